@@ -1,0 +1,54 @@
+package mpegserver
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a caller can test with errors.Is. After any of them the Server is
+// still usable: fix the cause and call Setup (or the failed call) again.
+var (
+	// ErrNotSetUp: a frame was served before Setup, or after Close.
+	ErrNotSetUp = errors.New("mpegserver: stream not set up (call Setup first)")
+	// ErrClosed: the call raced with Close, which won.
+	ErrClosed = errors.New("mpegserver: stream closed")
+	// ErrFrameSize: the frame is nil or its size does not match widthSrc × heightSrc.
+	ErrFrameSize = errors.New("mpegserver: bad frame size")
+	// ErrUnknownCodec: the codec name is unknown, or its encoder is not installed.
+	ErrUnknownCodec = errors.New("mpegserver: unknown or unavailable codec")
+	// ErrUnsupportedAddress: the address has a scheme no sink handles, or is malformed.
+	ErrUnsupportedAddress = errors.New("mpegserver: unsupported address")
+	// ErrUnreachable: Setup could not open the stream on the server in time.
+	ErrUnreachable = errors.New("mpegserver: server unreachable")
+	// ErrPipeline: GStreamer reported an error; the message carries its text.
+	ErrPipeline = errors.New("mpegserver: pipeline error")
+	// ErrBadParameter: a parameter is out of range, of the wrong type, or unknown.
+	ErrBadParameter = errors.New("mpegserver: bad parameter")
+	// ErrQueueFull: ServeFrame refused a frame because the pipeline already
+	// holds its hard cap of frames; the frame was not queued. Wait WaitRef()
+	// and serve again, or use ServeFrameBlock.
+	ErrQueueFull = errors.New("mpegserver: queue full, frame refused")
+)
+
+// PipelineError carries what GStreamer said. It matches ErrPipeline with
+// errors.Is, and ErrUnreachable too when the sink could not connect.
+type PipelineError struct {
+	Element string // the element that posted the error
+	Message string // GStreamer's message
+	Debug   string // GStreamer's debug text (file, function, details)
+	kind    error
+}
+
+func (e *PipelineError) Error() string {
+	s := fmt.Sprintf("%v: %s: %s", e.kind, e.Element, e.Message)
+	if e.Debug != "" {
+		s += " (" + e.Debug + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrPipeline) true, and also the more specific
+// kind (ErrUnreachable) where there is one.
+func (e *PipelineError) Is(target error) bool {
+	return target == ErrPipeline || target == e.kind
+}

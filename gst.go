@@ -1,0 +1,437 @@
+package mpegserver
+
+// This file is the only one that talks to GStreamer: go-gst calls and the
+// few cgo helpers below. Moving to other bindings means rewriting this file,
+// not the design.
+
+/*
+#cgo pkg-config: gstreamer-1.0 gstreamer-app-1.0
+#include <stdlib.h>
+#include <string.h>
+#include <gst/gst.h>
+#include <gst/app/gstappsrc.h>
+
+// ms_set_arg sets a property from its gst-launch string form, through the
+// same deserializer gst-launch-1.0 uses. Strings are set as they are, so a
+// user's value is never re-parsed. Returns NULL or an error to g_free.
+static char *ms_set_arg(GstElement *e, const char *name, const char *value) {
+	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
+	if (p == NULL)
+		return g_strdup_printf("%s has no property \"%s\"", G_OBJECT_TYPE_NAME(e), name);
+	if (!(p->flags & G_PARAM_WRITABLE))
+		return g_strdup_printf("property \"%s\" of %s is read-only", name, G_OBJECT_TYPE_NAME(e));
+	GValue v = G_VALUE_INIT;
+	g_value_init(&v, G_PARAM_SPEC_VALUE_TYPE(p));
+	if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_STRING) {
+		g_value_set_string(&v, value);
+	} else if (!gst_value_deserialize_with_pspec(&v, value, p)) {
+		g_value_unset(&v);
+		return g_strdup_printf("%s: \"%s\" is not a valid %s for \"%s\"", G_OBJECT_TYPE_NAME(e),
+			value, g_type_name(G_PARAM_SPEC_VALUE_TYPE(p)), name);
+	}
+	g_object_set_property(G_OBJECT(e), name, &v);
+	g_value_unset(&v);
+	return NULL;
+}
+
+// ms_get_arg returns a property's current value in string form (g_free it).
+static char *ms_get_arg(GstElement *e, const char *name) {
+	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
+	if (p == NULL || !(p->flags & G_PARAM_READABLE))
+		return NULL;
+	GValue v = G_VALUE_INIT;
+	g_value_init(&v, G_PARAM_SPEC_VALUE_TYPE(p));
+	g_object_get_property(G_OBJECT(e), name, &v);
+	char *s = G_VALUE_HOLDS_STRING(&v) ? g_value_dup_string(&v) : gst_value_serialize(&v);
+	g_value_unset(&v);
+	return s;
+}
+
+// ms_src_caps returns the caps negotiated on an element's src pad (g_free it).
+static char *ms_src_caps(GstElement *e) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return NULL;
+	GstCaps *caps = gst_pad_get_current_caps(pad);
+	gst_object_unref(pad);
+	if (caps == NULL)
+		return NULL;
+	char *s = gst_caps_to_string(caps);
+	gst_caps_unref(caps);
+	return s;
+}
+
+static void ms_set_appsrc_caps(GstElement *src, const char *caps) {
+	GstCaps *c = gst_caps_from_string(caps);
+	gst_app_src_set_caps(GST_APP_SRC(src), c);
+	gst_caps_unref(c);
+}
+
+// ms_push copies one frame into a new buffer and gives it to appsrc, which
+// takes the only reference: no Go object holds it, so its memory goes back
+// as soon as the encoder is done with it. bpp 3 is packed RGB copied as is;
+// bpp 4 is RGBA/RGBX whose fourth byte is dropped.
+static GstFlowReturn ms_push(GstElement *src, const guint8 *data, int w, int h, int stride, int bpp,
+		GstClockTime pts, GstClockTime dur, guint64 offset) {
+	gsize size = (gsize)w * h * 3;
+	GstBuffer *buf = gst_buffer_new_allocate(NULL, size, NULL);
+	if (buf == NULL)
+		return GST_FLOW_ERROR;
+	GstMapInfo map;
+	if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+		gst_buffer_unref(buf);
+		return GST_FLOW_ERROR;
+	}
+	guint8 *out = map.data;
+	if (bpp == 3 && stride == w * 3) {
+		memcpy(out, data, size);
+	} else {
+		for (int y = 0; y < h; y++) {
+			const guint8 *row = data + (gsize)y * stride;
+			if (bpp == 3) {
+				memcpy(out, row, (gsize)w * 3);
+				out += (gsize)w * 3;
+			} else {
+				for (int x = 0; x < w; x++, row += 4, out += 3) {
+					out[0] = row[0]; out[1] = row[1]; out[2] = row[2];
+				}
+			}
+		}
+	}
+	gst_buffer_unmap(buf, &map);
+	GST_BUFFER_PTS(buf) = pts;
+	GST_BUFFER_DTS(buf) = pts;
+	GST_BUFFER_DURATION(buf) = dur;
+	GST_BUFFER_OFFSET(buf) = offset;
+	return gst_app_src_push_buffer(GST_APP_SRC(src), buf);
+}
+
+static guint64 ms_level_bytes(GstElement *src) {
+	return gst_app_src_get_current_level_bytes(GST_APP_SRC(src));
+}
+
+static GstFlowReturn ms_end_of_stream(GstElement *src) {
+	return gst_app_src_end_of_stream(GST_APP_SRC(src));
+}
+
+// ms_eos_probe posts an application message "mpegserver-drained" when EOS
+// passes the pad. Every element before it runs on the same streaming
+// thread, so by then every frame before EOS has been handed on.
+static GstPadProbeReturn ms_eos_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+		GstObject *parent = gst_pad_get_parent(pad);
+		if (parent != NULL) {
+			gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
+				gst_structure_new_empty("mpegserver-drained")));
+			gst_object_unref(parent);
+		}
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+static void ms_watch_eos(GstElement *e) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return;
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, ms_eos_probe, NULL, NULL);
+	gst_object_unref(pad);
+}
+
+// ms_running_time is the pipeline's running time now: clock time minus base
+// time, the time line buffer timestamps are on. -1 before PLAYING.
+static gint64 ms_running_time(GstElement *pipe) {
+	GstClock *c = gst_element_get_clock(pipe);
+	if (c == NULL)
+		return -1;
+	GstClockTime now = gst_clock_get_time(c);
+	gst_object_unref(c);
+	GstClockTime base = gst_element_get_base_time(pipe);
+	if (!GST_CLOCK_TIME_IS_VALID(now) || !GST_CLOCK_TIME_IS_VALID(base))
+		return -1;
+	return now > base ? (gint64)(now - base) : 0;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
+)
+
+var initOnce sync.Once
+
+func gstInit() { initOnce.Do(func() { gst.Init(nil) }) }
+
+// installed reports whether a GStreamer element factory is available.
+func installed(factory string) bool {
+	gstInit()
+	return gst.Find(factory) != nil
+}
+
+// availableCodecs lists the codec names whose encoder is installed.
+func availableCodecs() []string {
+	var out []string
+	for _, n := range codecNames() {
+		c, _ := lookupCodec(n)
+		if installed(c.Encoder) && installed(c.Parser) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// checkInstalled fails with a clear error when an element is missing.
+func checkInstalled(d Description, codecName string) error {
+	for i, e := range d.Elements {
+		if installed(e.Factory) {
+			continue
+		}
+		if i == len(d.Elements)-3 || i == len(d.Elements)-2 { // encoder or parser
+			return fmt.Errorf("%w: %q needs GStreamer element %s, which is not installed (available here: %s)",
+				ErrUnknownCodec, codecName, e.Factory, strings.Join(availableCodecs(), ", "))
+		}
+		return fmt.Errorf("%w: GStreamer element %s is not installed (run `make deps`)", ErrPipeline, e.Factory)
+	}
+	return nil
+}
+
+// busEvent is what the bus watcher reports.
+type busEvent struct {
+	kind busKind
+	err  *PipelineError // for evError
+	text string         // for evWarning
+}
+
+type busKind int
+
+const (
+	evError busKind = iota
+	evWarning
+	// evEOS: end-of-stream has passed the last element before the sink,
+	// so every frame has been handed to it. (Waiting for the pipeline's own
+	// EOS message is not enough: rtspclientsink's internal RTCP sink often
+	// finishes EOS seconds later, or not at all, measured here about one
+	// Close in three.)
+	evEOS
+)
+
+// livePipeline is a built GStreamer pipeline.
+type livePipeline struct {
+	pipe     *gst.Pipeline
+	elems    []*gst.Element // in Description order
+	appsrc   *gst.Element
+	srcPtr   *C.GstElement
+	pipePtr  *C.GstElement
+	stop     chan struct{}
+	stopOnce sync.Once
+	busDone  chan struct{}
+}
+
+func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) }
+
+// build creates the elements, sets their properties from the description's
+// strings, and links them in order. Nothing runs until start.
+func build(d Description, f *flow) (*livePipeline, error) {
+	gstInit()
+	pipe, err := gst.NewPipeline("")
+	if err != nil {
+		return nil, fmt.Errorf("%w: creating pipeline: %v", ErrPipeline, err)
+	}
+	lp := &livePipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
+	for i, ed := range d.Elements {
+		e, err := gst.NewElement(ed.Factory)
+		if err != nil {
+			return nil, fmt.Errorf("%w: creating %s: %v", ErrPipeline, ed.Factory, err)
+		}
+		for _, p := range ed.Props {
+			if err := setArg(e, p); err != nil {
+				return nil, err
+			}
+		}
+		if ed.Factory == "appsrc" {
+			lp.appsrc, lp.srcPtr = e, elemPtr(e)
+			// appsrc gets the caps of the capsfilter that follows it, so
+			// its buffers are typed from the first one.
+			if i+1 < len(d.Elements) && len(d.Elements[i+1].Props) > 0 {
+				cs := C.CString(d.Elements[i+1].Props[0].Value)
+				C.ms_set_appsrc_caps(lp.srcPtr, cs)
+				C.free(unsafe.Pointer(cs))
+			}
+			// The callbacks capture only the flow state, never an element:
+			// a closure holding an element would keep the pipeline alive.
+			app.SrcFromElement(e).SetCallbacks(&app.SourceCallbacks{
+				NeedDataFunc:   func(_ *app.Source, _ uint) { f.setEnough(false) },
+				EnoughDataFunc: func(_ *app.Source) { f.setEnough(true) },
+			})
+		}
+		lp.elems = append(lp.elems, e)
+	}
+	if err := pipe.AddMany(lp.elems...); err != nil {
+		return nil, fmt.Errorf("%w: adding elements: %v", ErrPipeline, err)
+	}
+	if err := gst.ElementLinkMany(lp.elems...); err != nil {
+		return nil, fmt.Errorf("%w: linking elements: %v", ErrPipeline, err)
+	}
+	if n := len(lp.elems); n >= 2 {
+		C.ms_watch_eos(elemPtr(lp.elems[n-2]))
+		runtime.KeepAlive(lp.elems[n-2])
+	}
+	return lp, nil
+}
+
+func setArg(e *gst.Element, p Prop) error {
+	cn, cv := C.CString(p.Name), C.CString(p.Value)
+	defer C.free(unsafe.Pointer(cn))
+	defer C.free(unsafe.Pointer(cv))
+	msg := C.ms_set_arg(elemPtr(e), cn, cv)
+	runtime.KeepAlive(e)
+	if msg == nil {
+		return nil
+	}
+	defer C.g_free(C.gpointer(msg))
+	s := C.GoString(msg)
+	if p.Secret {
+		s = strings.ReplaceAll(s, p.Value, redacted)
+	}
+	return fmt.Errorf("%w: %s", ErrBadParameter, s)
+}
+
+// getArg reads a property back in string form ("" if it has none).
+func getArg(e *gst.Element, name string) string {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	s := C.ms_get_arg(elemPtr(e), cn)
+	runtime.KeepAlive(e)
+	if s == nil {
+		return ""
+	}
+	defer C.g_free(C.gpointer(s))
+	return C.GoString(s)
+}
+
+func srcCaps(e *gst.Element) string {
+	s := C.ms_src_caps(elemPtr(e))
+	runtime.KeepAlive(e)
+	if s == nil {
+		return ""
+	}
+	defer C.g_free(C.gpointer(s))
+	return C.GoString(s)
+}
+
+// start sets the pipeline playing and watches its bus on a goroutine,
+// reporting to onEvent until stop. TimedPopFiltered needs no GLib main loop.
+func (lp *livePipeline) start(onEvent func(busEvent)) error {
+	bus := lp.pipe.GetPipelineBus()
+	go func() {
+		defer close(lp.busDone)
+		types := gst.MessageError | gst.MessageWarning | gst.MessageEOS | gst.MessageApplication
+		for {
+			select {
+			case <-lp.stop:
+				return
+			default:
+			}
+			// The timeout bounds how long stop can go unnoticed if the
+			// wake-up message is lost.
+			msg := bus.TimedPopFiltered(gst.ClockTime(200*time.Millisecond), types)
+			if msg == nil {
+				continue
+			}
+			switch msg.Type() {
+			case gst.MessageError:
+				gerr := msg.ParseError()
+				onEvent(busEvent{kind: evError, err: &PipelineError{
+					Element: msg.Source(), Message: gerr.Error(), Debug: gerr.DebugString(), kind: ErrPipeline}})
+			case gst.MessageWarning:
+				gerr := msg.ParseWarning()
+				onEvent(busEvent{kind: evWarning, text: msg.Source() + ": " + gerr.Error()})
+			case gst.MessageEOS:
+				onEvent(busEvent{kind: evEOS})
+			case gst.MessageApplication:
+				if st := msg.GetStructure(); st != nil && st.Name() == "mpegserver-drained" {
+					onEvent(busEvent{kind: evEOS})
+				}
+			}
+		}
+	}()
+	if err := lp.pipe.SetState(gst.StatePlaying); err != nil {
+		return fmt.Errorf("%w: cannot start pipeline: %v", ErrPipeline, err)
+	}
+	return nil
+}
+
+// release stops the pipeline and its bus watcher and drops the elements.
+// Safe to call more than once.
+func (lp *livePipeline) release() {
+	lp.stopOnce.Do(func() {
+		_ = lp.pipe.SetState(gst.StateNull)
+		close(lp.stop)
+		// Wake the watcher at once instead of at its next timeout.
+		lp.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(lp.pipe, gst.NewStructure("mpegserver-stop")))
+		<-lp.busDone
+	})
+}
+
+// push gives one frame to appsrc. It never blocks (block=false): back
+// pressure is handled by the caller through the flow state.
+func (lp *livePipeline) push(fr frame, pts, dur time.Duration, offset int64) gst.FlowReturn {
+	ret := C.ms_push(lp.srcPtr, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(fr.data))),
+		C.int(fr.w), C.int(fr.h), C.int(fr.stride), C.int(fr.bpp),
+		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
+	runtime.KeepAlive(fr.data)
+	runtime.KeepAlive(lp.appsrc)
+	return gst.FlowReturn(ret)
+}
+
+func (lp *livePipeline) endOfStream() gst.FlowReturn {
+	ret := C.ms_end_of_stream(lp.srcPtr)
+	runtime.KeepAlive(lp.appsrc)
+	return gst.FlowReturn(ret)
+}
+
+// queuedBytes is what appsrc holds that has not left it yet.
+func (lp *livePipeline) queuedBytes() uint64 {
+	n := C.ms_level_bytes(lp.srcPtr)
+	runtime.KeepAlive(lp.appsrc)
+	return uint64(n)
+}
+
+// runningTime is the pipeline's running time, or -1 before it has a clock.
+func (lp *livePipeline) runningTime() time.Duration {
+	t := C.ms_running_time(lp.pipePtr)
+	runtime.KeepAlive(lp.pipe)
+	return time.Duration(t)
+}
+
+// describe writes each element with its properties as they are now and
+// the caps on its output.
+func (lp *livePipeline) describe(d Description, w *strings.Builder) {
+	for i, ed := range d.Elements {
+		e := lp.elems[i]
+		fmt.Fprintf(w, "%d. %s (%s)\n", i+1, ed.Factory, e.GetName())
+		for _, p := range ed.Props {
+			v := getArg(e, p.Name)
+			if p.Secret {
+				v = redacted
+			}
+			fmt.Fprintf(w, "     %s = %s\n", p.Name, v)
+		}
+		if caps := srcCaps(e); caps != "" {
+			fmt.Fprintf(w, "     output caps: %s\n", caps)
+		}
+	}
+}
+
+// dot returns the live pipeline graph in Graphviz form.
+func (lp *livePipeline) dot() string {
+	return lp.pipe.DebugBinToDotData(gst.DebugGraphShowAll)
+}

@@ -1,0 +1,96 @@
+package mpegserver_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+)
+
+// startRelay runs an embedded RTSP server on a free loopback port for one test.
+func startRelay(t testing.TB) *rtspserver.Server {
+	t.Helper()
+	s := &rtspserver.Server{}
+	if os.Getenv("MPEGSERVER_TEST_LOG") != "" {
+		s.Logf = t.Logf
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// testFrame draws frame i: a smooth gradient whose phase moves a little
+// each frame (no scene cuts, so the encoder's keyframes are only the GOP's).
+func testFrame(w, h, i int) []byte {
+	b := make([]byte, w*h*3)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			o := (y*w + x) * 3
+			b[o] = byte(x + 2*i)
+			b[o+1] = byte(y + i)
+			b[o+2] = byte((x + y) / 4)
+		}
+	}
+	return b
+}
+
+func ctxT(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newServer returns a Server for a relay path, closed at the end of the test.
+func newServer(t testing.TB, opts ...mpegserver.Option) *mpegserver.Server {
+	t.Helper()
+	s := mpegserver.New()
+	if err := s.SetParameter(opts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// publishAndRead sets s up on path, serves frame 0, attaches a reader, and
+// returns it. The reader joins after frame 0 (RTSP announces a stream only
+// once the encoder's first output gives its parameters), so it must see
+// every frame from frame 1 on.
+func publishAndRead(t testing.TB, relay *rtspserver.Server, s *mpegserver.Server, path string, frame0 []byte) *rtsptest.Reader {
+	t.Helper()
+	if err := s.Setup(relay.URL(path)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServeFrameBlock(frame0); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until frame 0 has wholly reached the relay (its last packet
+	// carries the marker bit): a reader that joins after that sees exactly
+	// frames 1, 2, ... (SPS/PPS packets alone would not do: a reader joining
+	// between them and the slice would still get frame 0.)
+	if err := relay.Wait(ctxT(t, 10*time.Second), path, func(i rtspserver.PathInfo) bool {
+		return i.Publishing && i.Frames > 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(relay.URL(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if err := relay.WaitReaders(ctxT(t, 10*time.Second), path, 1); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func goroutines() int {
+	runtime.GC()
+	return runtime.NumGoroutine()
+}

@@ -1,0 +1,349 @@
+// Package rtspserver is a small in-process RTSP relay built on gortsplib.
+//
+// A publisher sends a stream to a path with ANNOUNCE/RECORD; any number of
+// readers receive it with DESCRIBE/SETUP/PLAY. Each path has at most one
+// publisher: a new publisher on a busy path replaces the old one, as mediamtx
+// does. When a publisher leaves, its readers are disconnected, so a reader
+// sees the end of the stream instead of waiting forever.
+//
+// Only TCP (interleaved) transport is offered: it is what mpegserver
+// publishes with, it loses nothing on loopback, and it needs no UDP ports.
+//
+// The Wait* methods block on events with a context, so tests and the command
+// never have to sleep and hope.
+package rtspserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/pion/rtp"
+)
+
+// DefaultAddress is where Start listens when Address is empty: loopback only,
+// on a free port chosen by the kernel.
+const DefaultAddress = "127.0.0.1:0"
+
+// ErrClosed is returned by the Wait methods once the server is closed.
+var ErrClosed = errors.New("rtspserver: server closed")
+
+// PathInfo is a snapshot of one path.
+type PathInfo struct {
+	Publishing bool   // a publisher is recording on the path
+	Readers    int    // sessions playing the path
+	Packets    uint64 // RTP packets received from publishers since the path was created
+	Frames     uint64 // packets with the RTP marker bit: for video, completed access units
+	Bytes      uint64 // RTP payload bytes received from publishers
+	Publishers int    // how many publishers have recorded on the path so far
+}
+
+// Server is an RTSP relay. Set Address (optional) then call Start; Close
+// stops it and disconnects every client.
+type Server struct {
+	// Address to listen on, host:port. Empty means DefaultAddress.
+	Address string
+	// Logf, when set, receives one line per connection and session event.
+	Logf func(format string, args ...any)
+
+	srv      *gortsplib.Server
+	addr     net.Addr
+	mu       sync.Mutex
+	paths    map[string]*path
+	changed  chan struct{} // closed and replaced on every state change
+	closed   bool
+	closedCh chan struct{}
+}
+
+type path struct {
+	stream     *gortsplib.ServerStream
+	pending    *gortsplib.ServerSession // announced, not yet recording
+	publisher  *gortsplib.ServerSession
+	readers    map[*gortsplib.ServerSession]struct{}
+	packets    uint64
+	frames     uint64
+	bytes      uint64
+	publishers int
+}
+
+// Start listens and serves in the background. It returns once the listener
+// is bound, so Addr and URL are valid right after it.
+func (s *Server) Start() error {
+	addr := s.Address
+	if addr == "" {
+		addr = DefaultAddress
+	}
+	s.paths = make(map[string]*path)
+	s.changed = make(chan struct{})
+	s.closedCh = make(chan struct{})
+	h := &handler{s: s}
+	s.srv = &gortsplib.Server{
+		Handler:     h,
+		RTSPAddress: addr,
+		// Capture the bound address: with port 0 only the listener knows it.
+		Listen: func(network, address string) (net.Listener, error) {
+			l, err := net.Listen(network, address)
+			if err == nil {
+				s.addr = l.Addr()
+			}
+			return l, err
+		},
+	}
+	if err := s.srv.Start(); err != nil {
+		return fmt.Errorf("rtspserver: listen on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on, host:port.
+func (s *Server) Addr() string { return s.addr.String() }
+
+// URL returns rtsp://host:port/<p> for a path name such as "video".
+func (s *Server) URL(p string) string {
+	return "rtsp://" + s.Addr() + "/" + strings.TrimPrefix(p, "/")
+}
+
+// Close stops the server and disconnects every publisher and reader. It is
+// safe to call more than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.closedCh)
+	s.mu.Unlock()
+	s.srv.Close()
+	s.mu.Lock()
+	for name, p := range s.paths {
+		if p.stream != nil {
+			p.stream.Close()
+		}
+		delete(s.paths, name)
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// Info returns a snapshot of a path ("video" or "/video").
+func (s *Server) Info(name string) PathInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.infoLocked(cleanPath(name))
+}
+
+func (s *Server) infoLocked(name string) PathInfo {
+	p := s.paths[name]
+	if p == nil {
+		return PathInfo{}
+	}
+	return PathInfo{
+		Publishing: p.publisher != nil,
+		Readers:    len(p.readers),
+		Packets:    p.packets,
+		Frames:     p.frames,
+		Bytes:      p.bytes,
+		Publishers: p.publishers,
+	}
+}
+
+// Wait blocks until cond holds for the path's info, the context ends, or
+// the server closes.
+func (s *Server) Wait(ctx context.Context, name string, cond func(PathInfo) bool) error {
+	name = cleanPath(name)
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		ok := cond(s.infoLocked(name))
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("rtspserver: waiting on path %q: %w", name, ctx.Err())
+		case <-s.closedCh:
+			return ErrClosed
+		}
+	}
+}
+
+// WaitPublisher blocks until a publisher records on the path.
+func (s *Server) WaitPublisher(ctx context.Context, name string) error {
+	return s.Wait(ctx, name, func(i PathInfo) bool { return i.Publishing })
+}
+
+// WaitReaders blocks until at least n readers play the path.
+func (s *Server) WaitReaders(ctx context.Context, name string, n int) error {
+	return s.Wait(ctx, name, func(i PathInfo) bool { return i.Readers >= n })
+}
+
+// WaitUnpublished blocks until the path has no publisher (it left, or never came).
+func (s *Server) WaitUnpublished(ctx context.Context, name string) error {
+	return s.Wait(ctx, name, func(i PathInfo) bool { return !i.Publishing })
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.Logf != nil {
+		s.Logf(format, args...)
+	}
+}
+
+func cleanPath(p string) string { return strings.Trim(p, "/") }
+
+// handler implements gortsplib's server callbacks.
+type handler struct{ s *Server }
+
+func (h *handler) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
+	h.s.logf("conn %v opened", ctx.Conn.NetConn().RemoteAddr())
+}
+
+func (h *handler) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
+	h.s.logf("conn %v closed: %v", ctx.Conn.NetConn().RemoteAddr(), ctx.Error)
+}
+
+func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, p := range s.paths {
+		if p.publisher == ctx.Session || p.pending == ctx.Session {
+			s.logf("path %q: publisher left (%v)", name, ctx.Error)
+			p.publisher, p.pending = nil, nil
+			// Closing the stream disconnects its readers: they see the end.
+			p.stream.Close()
+			p.stream = nil
+			p.readers = map[*gortsplib.ServerSession]struct{}{}
+			s.notifyLocked()
+		}
+		if _, ok := p.readers[ctx.Session]; ok {
+			delete(p.readers, ctx.Session)
+			s.notifyLocked()
+		}
+	}
+}
+
+func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[cleanPath(ctx.Path)]
+	if p == nil || p.stream == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, p.stream, nil
+}
+
+func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
+	s := h.s
+	name := cleanPath(ctx.Path)
+	if name == "" {
+		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("empty path")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[name]
+	if p == nil {
+		p = &path{readers: map[*gortsplib.ServerSession]struct{}{}}
+		s.paths[name] = p
+	}
+	// The newest publisher wins, as in mediamtx: a restarted publisher must
+	// not be locked out by its own stale session.
+	for _, old := range []*gortsplib.ServerSession{p.publisher, p.pending} {
+		if old != nil && old != ctx.Session {
+			s.logf("path %q: replacing publisher", name)
+			old.Close()
+		}
+	}
+	if p.stream != nil {
+		p.stream.Close()
+	}
+	p.readers = map[*gortsplib.ServerSession]struct{}{}
+	st := &gortsplib.ServerStream{Server: s.srv, Desc: ctx.Description}
+	if err := st.Initialize(); err != nil {
+		p.stream, p.publisher, p.pending = nil, nil, nil
+		return &base.Response{StatusCode: base.StatusBadRequest}, err
+	}
+	p.stream = st
+	p.publisher = nil
+	// Publishing only starts at RECORD; until then the session is pending.
+	p.pending = ctx.Session
+	s.notifyLocked()
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
+		return &base.Response{StatusCode: base.StatusOK}, nil, nil
+	}
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[cleanPath(ctx.Path)]
+	if p == nil || p.stream == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, p.stream, nil
+}
+
+func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	s := h.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[cleanPath(ctx.Path)]
+	if p == nil || p.stream == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil
+	}
+	p.readers[ctx.Session] = struct{}{}
+	s.notifyLocked()
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
+	s := h.s
+	name := cleanPath(ctx.Path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[name]
+	if p == nil || p.pending != ctx.Session {
+		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
+	}
+	p.pending = nil
+	p.publisher = ctx.Session
+	p.publishers++
+	st := p.stream
+	ctx.Session.OnPacketRTPAny(func(medi *description.Media, _ format.Format, pkt *rtp.Packet) {
+		s.mu.Lock()
+		p.packets++
+		if pkt.Marker {
+			p.frames++
+		}
+		p.bytes += uint64(len(pkt.Payload))
+		s.notifyLocked() // Wait conditions may look at the counters
+		s.mu.Unlock()
+		// Errors here mean a slow reader's queue is full; gortsplib already
+		// reports that on the reader's session, so the publisher goes on.
+		_ = st.WritePacketRTP(medi, pkt)
+	})
+	s.logf("path %q: publisher recording", name)
+	s.notifyLocked()
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
