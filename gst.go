@@ -42,7 +42,13 @@ static char *ms_get_arg(GstElement *e, const char *name) {
 	GValue v = G_VALUE_INIT;
 	g_value_init(&v, G_PARAM_SPEC_VALUE_TYPE(p));
 	g_object_get_property(G_OBJECT(e), name, &v);
-	char *s = G_VALUE_HOLDS_STRING(&v) ? g_value_dup_string(&v) : gst_value_serialize(&v);
+	char *s;
+	if (G_VALUE_HOLDS_STRING(&v))
+		s = g_value_dup_string(&v);
+	else if (G_VALUE_HOLDS(&v, GST_TYPE_CAPS))
+		s = gst_value_get_caps(&v) ? gst_caps_to_string(gst_value_get_caps(&v)) : NULL;
+	else
+		s = gst_value_serialize(&v);
 	g_value_unset(&v);
 	return s;
 }

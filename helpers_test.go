@@ -94,3 +94,5 @@ func goroutines() int {
 	runtime.GC()
 	return runtime.NumGoroutine()
 }
+
+type rtspserverInfo = rtspserver.PathInfo

@@ -164,26 +164,53 @@ func parseAddress(addr string) (target, error) {
 			return target{}, fmt.Errorf("%w: port %q in %q", ErrUnsupportedAddress, p, Redact(addr))
 		}
 	}
-	t := target{Scheme: scheme, Format: "rtsp"}
+	t := target{Scheme: scheme, Format: "rtsp", Location: withoutUserinfo(addr)}
 	if u.User != nil {
 		t.User = u.User.Username()
 		t.Password, _ = u.User.Password()
-		u.User = nil
 	}
-	t.Location = u.String()
 	return t, nil
 }
 
-// Redact returns the address with any password replaced, for printing.
-func Redact(addr string) string {
-	u, err := url.Parse(addr)
-	if err != nil || u.User == nil {
+// withoutUserinfo drops "user:password@" and keeps every other byte as
+// typed: re-encoding the URL could change the path a server sees.
+func withoutUserinfo(addr string) string {
+	i := strings.Index(addr, "://")
+	if i < 0 {
 		return addr
 	}
-	if _, has := u.User.Password(); has {
-		return u.Redacted()
+	rest := addr[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
 	}
-	return addr
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return addr[:i+3] + rest
+}
+
+// Redact returns the address with any password replaced by xxxxx, for
+// printing; everything else stays as typed.
+func Redact(addr string) string {
+	i := strings.Index(addr, "://")
+	if i < 0 {
+		return addr
+	}
+	rest := addr[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return addr
+	}
+	colon := strings.Index(rest[:at], ":")
+	if colon < 0 {
+		return addr
+	}
+	return addr[:i+3] + rest[:colon+1] + "xxxxx" + rest[at:]
 }
 
 // Compile turns a configuration into the pipeline

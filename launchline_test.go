@@ -1,0 +1,134 @@
+package mpegserver_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+)
+
+func TestLaunchLineShape(t *testing.T) {
+	s := mpegserver.New()
+	_ = s.SetParameter(mpegserver.Size(1280, 720), mpegserver.SourceSize(640, 480), mpegserver.GOPSize(12),
+		mpegserver.BitRate(1000), mpegserver.Threads(2))
+	line, err := s.LaunchLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"gst-launch-1.0 -e appsrc ", " ! video/x-raw,format=RGB,width=640,height=480,framerate=30/1",
+		" ! videoconvert ! videoscale ! video/x-raw,format=I420,width=1280,height=720",
+		" ! x264enc bitrate=1024 key-int-max=12 bframes=0 threads=2 speed-preset=veryfast tune=zerolatency",
+		" ! h264parse config-interval=-1 ! rtspclientsink location=\"rtsp://127.0.0.1:8554/video\" protocols=tcp",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("launch line lacks %q:\n%s", want, line)
+		}
+	}
+	_ = s.SetParameter(mpegserver.Codec("libx265"), mpegserver.MaxBFrames(3))
+	line, _ = s.LaunchLine()
+	if !strings.Contains(line, "x265enc") || !strings.Contains(line, "bframes=3") ||
+		strings.Contains(line, "zerolatency") || !strings.Contains(line, "h265parse") {
+		t.Errorf("x265 line:\n%s", line)
+	}
+}
+
+// shellArgs splits a line exactly as a POSIX shell would.
+func shellArgs(t *testing.T, line string) []string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", "printf '%s\\n' "+strings.TrimPrefix(line, "gst-launch-1.0 ")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+}
+
+// TestLaunchLineQuoting: no address or name can add elements to the line,
+// and passwords never show.
+func TestLaunchLineQuoting(t *testing.T) {
+	s := mpegserver.New()
+	hostile := "rtsp://bob%20!%20fakesink:pa$$%22word@127.0.0.1:8554/a!b$(reboot)`x`;rm"
+	s.ResetPath(hostile)
+	line, err := s.LaunchLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(line, "pa$$") || strings.Contains(line, "word") {
+		t.Errorf("password in line: %s", line)
+	}
+	args := shellArgs(t, line)
+	links := 0
+	var loc, user string
+	for _, a := range args {
+		switch {
+		case a == "!":
+			links++
+		case strings.HasPrefix(a, "location="):
+			loc = a
+		case strings.HasPrefix(a, "user-id="):
+			user = a
+		}
+	}
+	if links != 7 {
+		t.Errorf("%d links, want 7: %q", links, args)
+	}
+	if loc != `location="rtsp://127.0.0.1:8554/a!b$(reboot)`+"`x`"+`;rm"` {
+		t.Errorf("location word = %q", loc)
+	}
+	if user != `user-id="bob ! fakesink"` {
+		t.Errorf("user word = %q", user)
+	}
+}
+
+// TestLaunchLineRuns runs the printed line, appsrc swapped for a live test
+// source, against the embedded server; a reader must see the stream.
+func TestLaunchLineRuns(t *testing.T) {
+	if _, err := exec.LookPath("gst-launch-1.0"); err != nil {
+		t.Skip("gst-launch-1.0 not installed (make deps)")
+	}
+	relay := startRelay(t)
+	s := mpegserver.New()
+	_ = s.SetParameter(mpegserver.Address(relay.URL("line")), mpegserver.Size(320, 240), mpegserver.GOPSize(10))
+	line, err := s.LaunchLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	i, j := strings.Index(line, "appsrc"), strings.Index(line, " ! ")
+	run := line[:i] + "videotestsrc is-live=true num-buffers=150" + line[j:]
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", run)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "line"); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, run, out)
+	}
+	r, err := rtsptest.Read(relay.URL("line"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("gst-launch failed: %v\n%s\n%s", err, run, out)
+	}
+	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := len(r.AUs())
+	if got < n/2 || got > n {
+		t.Errorf("reader saw %d frames of %d", got, n)
+	}
+	if w, h, err := r.Size(); err != nil || w != 320 || h != 240 {
+		t.Errorf("size %dx%d (%v), want 320x240", w, h, err)
+	}
+}

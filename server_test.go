@@ -1,0 +1,377 @@
+package mpegserver_test
+
+import (
+	"context"
+	"errors"
+	"image"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+)
+
+// TestBlockingPacing: pushing as fast as possible with ServeFrameBlock
+// yields frames at the frame rate, never more than frames-ahead (+1)
+// ahead of play time.
+func TestBlockingPacing(t *testing.T) {
+	const n, ahead = 90, 2
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.FrameRate(30, 1), mpegserver.FrameAhead(ahead))
+	if err := s.Setup(relay.URL("pace")); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if err := s.ServeFrameBlock(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	// Frame k may go once frame k-ahead-1 has played: the last one at
+	// (n-1-ahead-1)/30 s after the first.
+	want := time.Duration(n-ahead-2) * time.Second / 30
+	if elapsed < want-100*time.Millisecond || elapsed > want+1500*time.Millisecond {
+		t.Errorf("%d blocking frames took %v, want about %v", n, elapsed, want)
+	}
+	st := s.Stats()
+	if st.MaxAhead > ahead+1 {
+		t.Errorf("frames ahead reached %d, frame-ahead is %d", st.MaxAhead, ahead)
+	}
+	if st.Pushed != n || st.Refused != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	t.Logf("%d frames in %v (ideal %v), max ahead %d", n, elapsed.Round(time.Millisecond), want, st.MaxAhead)
+}
+
+// TestNonBlocking: ServeFrame never blocks; WaitRef grows as the caller
+// pushes ahead and falls to 0 once the caller waits it out; at the hard
+// cap frames are refused with ErrQueueFull and counted.
+func TestNonBlocking(t *testing.T) {
+	const ahead = 5
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.FrameAhead(ahead), mpegserver.CloseTimeout(30*time.Second))
+	if err := s.Setup(relay.URL("nb")); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	if w := s.WaitRef(); w != 0 {
+		t.Errorf("WaitRef before any frame = %v", w)
+	}
+	var slowest time.Duration
+	refused := 0
+	for i := 0; i < 30; i++ {
+		t0 := time.Now()
+		err := s.ServeFrame(fr)
+		slowest = max(slowest, time.Since(t0))
+		if errors.Is(err, mpegserver.ErrQueueFull) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushed := 30 - refused
+	w := s.WaitRef()
+	// pushed frames at once: the last is (pushed-1) periods ahead; the rule
+	// lets ahead+1 be unplayed, so the wait is about (pushed-ahead-1)/30 s.
+	want := time.Duration(pushed-ahead-1) * time.Second / 30
+	if w < want-100*time.Millisecond || w > want+50*time.Millisecond {
+		t.Errorf("WaitRef after %d quick frames = %v, want about %v", pushed, w, want)
+	}
+	if p, _ := s.Parameter("waitRef"); p.(float64) <= 0 {
+		t.Errorf("Parameter(waitRef) = %v", p)
+	}
+	time.Sleep(w) // what a caller of the non-blocking API does
+	if w2 := s.WaitRef(); w2 != 0 {
+		t.Errorf("WaitRef after waiting %v = %v, want 0", w, w2)
+	}
+	// Flood: far faster than the encoder, so the queue reaches its cap.
+	for i := 0; i < 300; i++ {
+		t0 := time.Now()
+		err := s.ServeFrame(fr)
+		slowest = max(slowest, time.Since(t0))
+		if errors.Is(err, mpegserver.ErrQueueFull) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused == 0 {
+		t.Error("no frame refused in a flood of 300")
+	}
+	if got := s.Stats().Refused; got != int64(refused) {
+		t.Errorf("Stats().Refused = %d, saw %d refusals", got, refused)
+	}
+	if q := s.Stats().Queued; q > 2*(ahead+1)+2 {
+		t.Errorf("queue holds %d frames, above its hard cap", q)
+	}
+	if slowest > 100*time.Millisecond {
+		t.Errorf("a ServeFrame call took %v", slowest)
+	}
+	t.Logf("slowest ServeFrame %v, refused %d of 330", slowest, refused)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBadInputsLeaveStreamUsable: every bad input returns its error and
+// the next good call works.
+func TestBadInputsLeaveStreamUsable(t *testing.T) {
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.SourceSize(320, 240), mpegserver.FrameAhead(100))
+	good := testFrame(320, 240, 0)
+	if err := s.ServeFrame(good); !errors.Is(err, mpegserver.ErrNotSetUp) {
+		t.Errorf("frame before Setup: %v", err)
+	}
+	// Unknown codec, then fixed.
+	_ = s.SetParameter(mpegserver.Codec("vp9000"))
+	err := s.Setup(relay.URL("bad"))
+	if !errors.Is(err, mpegserver.ErrUnknownCodec) || !strings.Contains(err.Error(), "libx264") {
+		t.Errorf("unknown codec: %v", err)
+	}
+	_ = s.SetParameter(mpegserver.Codec("libx264"))
+	// Unsupported addresses.
+	for _, a := range []string{"http://127.0.0.1/x", "file:///tmp/x.mp4", "rtsp://", "rtsp://h:99999/x", "rtsp://h/a b"} {
+		if err := s.Setup(a); !errors.Is(err, mpegserver.ErrUnsupportedAddress) {
+			t.Errorf("Setup(%q): %v", a, err)
+		}
+	}
+	if err := s.Setup(relay.URL("bad")); err != nil {
+		t.Fatal(err)
+	}
+	stream := func() {
+		t.Helper()
+		if err := s.ServeFrame(good); err != nil {
+			t.Fatalf("good frame after bad input: %v", err)
+		}
+	}
+	stream()
+	for name, f := range map[string]func() error{
+		"nil frame":        func() error { return s.ServeFrame(nil) },
+		"short frame":      func() error { return s.ServeFrameBlock(good[:100]) },
+		"output-size":      func() error { return s.ServeFrame(testFrame(640, 360, 0)) },
+		"nil image":        func() error { return s.ServeImage(nil) },
+		"wrong-size image": func() error { return s.ServeImage(image.NewRGBA(image.Rect(0, 0, 10, 10))) },
+	} {
+		if err := f(); !errors.Is(err, mpegserver.ErrFrameSize) {
+			t.Errorf("%s: %v", name, err)
+		}
+		stream()
+	}
+	if err := s.ServeImage(image.NewNRGBA(image.Rect(0, 0, 320, 240))); err != nil {
+		t.Errorf("NRGBA image: %v", err)
+	}
+	if err := s.ServeImage(image.NewGray(image.Rect(0, 0, 320, 240))); err != nil {
+		t.Errorf("Gray image: %v", err)
+	}
+	// A cancelled wait queues nothing.
+	_ = s.SetParameter(mpegserver.FrameAhead(0)) // takes effect at next Setup
+	if err := s.Setup(""); err != nil {
+		t.Fatal(err)
+	}
+	stream()
+	stream()
+	before := s.Stats().Pushed
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	for i := 0; i < 10 && ctx.Err() == nil; i++ {
+		_ = s.ServeFrameContext(ctx, good)
+	}
+	pushed := s.Stats().Pushed
+	if err := s.ServeFrameContext(ctx, good); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("cancelled context: %v", err)
+	}
+	if s.Stats().Pushed != pushed {
+		t.Error("a cancelled frame was queued")
+	}
+	if pushed-before > 3 {
+		t.Errorf("%d frames pushed in 5 ms with frame-ahead 0", pushed-before)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServeFrame(good); !errors.Is(err, mpegserver.ErrNotSetUp) {
+		t.Errorf("frame after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := s.DumpFile(os.Stderr); !errors.Is(err, mpegserver.ErrNotSetUp) {
+		t.Errorf("DumpFile after Close: %v", err)
+	}
+	// And the server is still good for a new stream.
+	if err := s.Setup(""); err != nil {
+		t.Fatal(err)
+	}
+	stream()
+}
+
+// TestCloseWakesBlockedServe: a ServeFrameBlock waiting when Close starts
+// returns ErrClosed promptly.
+func TestCloseWakesBlockedServe(t *testing.T) {
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.FrameRate(1, 1), mpegserver.FrameAhead(0))
+	if err := s.Setup(relay.URL("wake")); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	for i := 0; i < 2; i++ { // the second waits for the first to play (1 s)
+		if err := s.ServeFrameBlock(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan error, 1)
+	go func() { got <- s.ServeFrameBlock(fr) }() // waits about a second
+	time.Sleep(50 * time.Millisecond)            // let it start waiting; the assertion does not depend on it
+	t0 := time.Now()
+	closeErr := s.Close()
+	select {
+	case err := <-got:
+		if err != nil && !errors.Is(err, mpegserver.ErrClosed) && !errors.Is(err, mpegserver.ErrNotSetUp) {
+			t.Errorf("blocked serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("blocked ServeFrameBlock did not return after Close")
+	}
+	if closeErr != nil {
+		t.Errorf("Close: %v", closeErr)
+	}
+	t.Logf("Close took %v", time.Since(t0).Round(time.Millisecond))
+}
+
+func TestSetupUnreachableIsBounded(t *testing.T) {
+	// Nothing listens: refused at once.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	free := l.Addr().String()
+	l.Close()
+	s := newServer(t, mpegserver.SetupTimeout(2*time.Second))
+	t0 := time.Now()
+	err := s.Setup("rtsp://" + free + "/x")
+	if !errors.Is(err, mpegserver.ErrUnreachable) || time.Since(t0) > 2500*time.Millisecond {
+		t.Errorf("closed port: %v after %v", err, time.Since(t0))
+	}
+	t.Logf("closed port: failed after %v: %v", time.Since(t0).Round(time.Millisecond), err)
+	// Accepts but never answers: fails at the bound, not later.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t0 = time.Now()
+	err = s.Setup("rtsp://user:hunter2@" + silent.Addr().String() + "/x")
+	d := time.Since(t0)
+	if !errors.Is(err, mpegserver.ErrUnreachable) || d < 1500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("silent server: %v after %v (bound 2 s)", err, d)
+	}
+	if err != nil && strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("password in error: %v", err)
+	}
+	t.Logf("silent server: failed after %v: %v", d.Round(time.Millisecond), err)
+	t0 = time.Now()
+	// Answers, but not RTSP.
+	http, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer http.Close()
+	go func() {
+		c, err := http.Accept()
+		if err == nil {
+			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	if err := s.Setup("rtsp://" + http.Addr().String() + "/x"); !errors.Is(err, mpegserver.ErrUnreachable) ||
+		!strings.Contains(err.Error(), "RTSP") {
+		t.Errorf("HTTP server: %v", err)
+	}
+	t.Logf("HTTP server: failed after %v", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	// After all that, a real server works.
+	relay := startRelay(t)
+	if err := s.Setup(relay.URL("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServeFrameBlock(testFrame(640, 360, 0)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("real server: set up and served after %v", time.Since(t0).Round(time.Millisecond))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// waitCount waits (bounded) for f() to drop to at most limit: goroutines
+// of closed connections end shortly after Close, not during it.
+func waitCount(f func() int, limit int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	n := f()
+	for n > limit && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n = f()
+	}
+	return n
+}
+
+// TestSetupCloseCycles: 50 Setup/Close cycles in a row, real frames each
+// time, every cycle's frames reaching the server: no hang at start-up, no
+// leaked goroutines, no growth in open file descriptors.
+func TestSetupCloseCycles(t *testing.T) {
+	const cycles, frames = 50, 5
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.SetupTimeout(3*time.Second))
+	fr := testFrame(320, 240, 0)
+	cycle := func(i int) {
+		path := "c" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if err := s.Setup(relay.URL(path)); err != nil {
+			t.Fatalf("cycle %d Setup: %v", i, err)
+		}
+		for j := 0; j < frames; j++ {
+			if err := s.ServeFrameBlock(fr); err != nil {
+				t.Fatalf("cycle %d frame %d: %v", i, j, err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("cycle %d Close: %v", i, err)
+		}
+		if got := relay.Info(path).Frames; got != frames {
+			t.Fatalf("cycle %d: server got %d frames, want %d", i, got, frames)
+		}
+	}
+	cycle(0) // warm up: first use loads plugins and starts GStreamer's threads
+	g0, fd0 := goroutines(), openFDs(t)
+	t0 := time.Now()
+	for i := 1; i <= cycles; i++ {
+		cycle(i)
+	}
+	el := time.Since(t0)
+	g1 := waitCount(goroutines, g0)
+	fd1 := waitCount(func() int { return openFDs(t) }, fd0)
+	t.Logf("%d cycles in %v; goroutines %d -> %d; fds %d -> %d", cycles, el.Round(time.Millisecond), g0, g1, fd0, fd1)
+	if g1 > g0 {
+		t.Errorf("goroutines grew from %d to %d", g0, g1)
+	}
+	if fd1 > fd0 {
+		t.Errorf("open file descriptors grew from %d to %d", fd0, fd1)
+	}
+}
