@@ -93,7 +93,14 @@ func rationalFromFloat(f float64) (Rational, error) {
 	if n := math.Round(f * 1001); math.Abs(n/1001-f) < 5e-3 && int(n)%1000 == 0 {
 		return Rational{int(n), 1001}, nil
 	}
-	return Rational{int(math.Round(f * 1000)), 1000}, nil
+	n, d := int(math.Round(f*1000)), 1000
+	for a, b := n, d; b != 0; a, b = b, a%b {
+		if a%b == 0 {
+			n, d = n/b, d/b
+			break
+		}
+	}
+	return Rational{n, d}, nil
 }
 
 // Config holds every parameter of a Server. The zero value is not valid;

@@ -103,7 +103,7 @@ func TestSetParametersRoundTrip(t *testing.T) {
 func TestFrameRateForms(t *testing.T) {
 	for in, want := range map[any]mpegserver.Rational{
 		"30/1": {30, 1}, "30000/1001": {30000, 1001}, "25": {25, 1}, "29.97": {30000, 1001},
-		[2]int{5, 1}: {5, 1}, 60: {60, 1}, 12.5: {12500, 1000},
+		[2]int{5, 1}: {5, 1}, 60: {60, 1}, 12.5: {25, 2},
 	} {
 		s := mpegserver.New()
 		if err := s.SetParameters(map[string]any{"frameRate": in}); err != nil {

@@ -1,0 +1,37 @@
+# mpegserver: push in-memory frames to a live RTSP stream through GStreamer.
+# `make help` lists the targets.
+
+GO       ?= go
+PKGS     := ./...
+# The race detector needs cgo, which GStreamer needs anyway.
+export CGO_ENABLED := 1
+
+.PHONY: help deps build vet fmt-check test test-short demo clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages (GStreamer, plugins, ffmpeg); idempotent, root or sudo
+	@bash scripts/deps.sh
+
+build: ## compile everything (first cgo build of go-gst takes about 3 minutes)
+	$(GO) build $(PKGS)
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+fmt-check: ## fail if gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+test: vet fmt-check ## vet, gofmt, then every test with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+test-short: ## the tests without the race detector, quicker while editing
+	$(GO) test -count=1 $(PKGS)
+
+demo: ## push a moving test pattern to an embedded RTSP server and print how to watch it
+	$(GO) run ./examples/push-frames $(ARGS)
+
+clean: ## remove build output
+	rm -rf bin

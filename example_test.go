@@ -1,0 +1,96 @@
+package mpegserver_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+)
+
+// A whole program: configure, set up, serve frames with the blocking call
+// (it paces the loop at the frame rate), close.
+func Example() {
+	s := mpegserver.New()
+	if err := s.SetParameter(
+		mpegserver.Size(1280, 720),      // output size
+		mpegserver.SourceSize(640, 360), // size of the frames you serve
+		mpegserver.FrameRate(30, 1),
+		mpegserver.GOPSize(30),
+	); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Setup("rtsp://127.0.0.1:8554/video"); err != nil {
+		log.Fatal(err) // errors.Is(err, mpegserver.ErrUnreachable) when no server answers
+	}
+	defer s.Close()
+	frame := make([]byte, 640*360*3) // packed RGB, row after row
+	for i := 0; i < 300; i++ {
+		// ... draw into frame ...
+		if err := s.ServeFrameBlock(frame); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// The printed pipeline runs as it stands in a shell.
+func ExampleServer_LaunchLine() {
+	s := mpegserver.New()
+	_ = s.SetParameter(mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.BitRate(500))
+	s.ResetPath("rtsp://user:secret@127.0.0.1:8554/cam")
+	line, _ := s.LaunchLine()
+	fmt.Println(line)
+	// Output:
+	// gst-launch-1.0 -e appsrc is-live=true format=time do-timestamp=false block=false max-buffers=21 max-bytes=0 max-time=0 ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1 ! videoconvert ! videoscale ! video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1 ! x264enc bitrate=512 key-int-max=10 bframes=0 threads=0 speed-preset=veryfast tune=zerolatency option-string=scenecut=0 ! h264parse config-interval=-1 ! rtspclientsink location="rtsp://127.0.0.1:8554/cam" protocols=tcp tcp-timeout=5000000 user-agent=mpegserver user-id="user" user-pw="REDACTED"
+}
+
+// Parameters travel between processes as a map with the original names.
+func ExampleServer_SetParameters() {
+	s := mpegserver.New()
+	err := s.SetParameters(map[string]any{
+		"codecName": "libx265", "width": 1280, "height": 720, "frameRate": "5/1", "GOPSize": 12,
+	})
+	fmt.Println(err)
+	w, _ := s.Parameter("width")
+	ahead, _ := s.Parameter("ptsAhead")
+	fmt.Println(w, s.Config().FrameRate, ahead)
+
+	err = s.SetParameters(map[string]any{"width": "wide"})
+	fmt.Println(errors.Is(err, mpegserver.ErrBadParameter))
+	// Output:
+	// <nil>
+	// 1280 5/1 24
+	// true
+}
+
+// The non-blocking call returns at once; WaitRef says how long to wait
+// before the next frame so the stream stays at most FrameAhead frames
+// ahead of play time.
+func ExampleServer_WaitRef() {
+	s := mpegserver.New()
+	if err := s.Setup("rtsp://127.0.0.1:8554/video"); err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	frame := make([]byte, 640*360*3)
+	for i := 0; i < 300; i++ {
+		err := s.ServeFrame(frame)
+		if err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			log.Fatal(err)
+		}
+		time.Sleep(s.WaitRef())
+	}
+}
+
+func ExampleParseRational() {
+	for _, s := range []string{"30", "30000/1001", "29.97", "12.5"} {
+		r, _ := mpegserver.ParseRational(s)
+		fmt.Printf("%s -> %s\n", s, r)
+	}
+	// Output:
+	// 30 -> 30/1
+	// 30000/1001 -> 30000/1001
+	// 29.97 -> 30000/1001
+	// 12.5 -> 25/2
+}
