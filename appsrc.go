@@ -195,13 +195,15 @@ type stream struct {
 	started  time.Time
 	finished time.Time
 
-	done    chan struct{} // closed when the stream stops taking frames (Close or error)
-	doneOne sync.Once
-	eos     chan struct{}
-	eosOne  sync.Once
-	errMu   sync.Mutex
-	err     *PipelineError
-	warns   atomic.Int64
+	done       chan struct{} // closed when the stream stops taking frames (Close or error)
+	doneOne    sync.Once
+	eos        chan struct{}
+	eosOne     sync.Once
+	pipeEOS    chan struct{}
+	pipeEOSOne sync.Once
+	errMu      sync.Mutex
+	err        *PipelineError
+	warns      atomic.Int64
 }
 
 func (st *stream) onEvent(ev busEvent) {
@@ -217,6 +219,8 @@ func (st *stream) onEvent(ev busEvent) {
 		st.warns.Add(1)
 	case evEOS:
 		st.eosOne.Do(func() { close(st.eos) })
+	case evPipeEOS:
+		st.pipeEOSOne.Do(func() { close(st.pipeEOS) })
 	}
 }
 

@@ -120,10 +120,25 @@ static GstFlowReturn ms_end_of_stream(GstElement *src) {
 	return gst_app_src_end_of_stream(GST_APP_SRC(src));
 }
 
-// ms_eos_probe posts an application message "mpegserver-drained" when EOS
-// passes the pad. Every element before it runs on the same streaming
-// thread, so by then every frame before EOS has been handed on.
-static GstPadProbeReturn ms_eos_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
+// MsCounts counts what leaves the last element before the sink: encoded
+// frames and bytes. It lives as long as the pad it watches.
+typedef struct {
+	gint64 frames;
+	gint64 bytes;
+} MsCounts;
+
+// ms_probe counts encoded buffers and, when EOS passes, posts an
+// application message "mpegserver-drained". Every element before the pad
+// runs on the same streaming thread, so by then every frame before EOS has
+// been handed on.
+static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
+	MsCounts *c = user_data;
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+		__atomic_add_fetch(&c->frames, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&c->bytes, (gint64)gst_buffer_get_size(b), __ATOMIC_RELAXED);
+		return GST_PAD_PROBE_OK;
+	}
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
 	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
 		GstObject *parent = gst_pad_get_parent(pad);
@@ -136,13 +151,19 @@ static GstPadProbeReturn ms_eos_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 	return GST_PAD_PROBE_OK;
 }
 
-static void ms_watch_eos(GstElement *e) {
+static MsCounts *ms_watch_output(GstElement *e) {
 	GstPad *pad = gst_element_get_static_pad(e, "src");
 	if (pad == NULL)
-		return;
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, ms_eos_probe, NULL, NULL);
+		return NULL;
+	MsCounts *c = g_new0(MsCounts, 1);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER,
+		ms_probe, c, g_free);
 	gst_object_unref(pad);
+	return c;
 }
+
+static gint64 ms_counts_frames(MsCounts *c) { return c ? __atomic_load_n(&c->frames, __ATOMIC_RELAXED) : 0; }
+static gint64 ms_counts_bytes(MsCounts *c) { return c ? __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) : 0; }
 
 // ms_running_time is the pipeline's running time now: clock time minus base
 // time, the time line buffer timestamps are on. -1 before PLAYING.
@@ -227,6 +248,7 @@ const (
 	// finishes EOS seconds later, or not at all, measured here about one
 	// Close in three.)
 	evEOS
+	evPipeEOS
 )
 
 // livePipeline is a built GStreamer pipeline.
@@ -236,9 +258,11 @@ type livePipeline struct {
 	appsrc   *gst.Element
 	srcPtr   *C.GstElement
 	pipePtr  *C.GstElement
+	counts   *C.MsCounts
 	stop     chan struct{}
 	stopOnce sync.Once
 	busDone  chan struct{}
+	watching bool // the bus watcher runs (start was called)
 }
 
 func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) }
@@ -287,7 +311,9 @@ func build(d Description, f *flow) (*livePipeline, error) {
 		return nil, fmt.Errorf("%w: linking elements: %v", ErrPipeline, err)
 	}
 	if n := len(lp.elems); n >= 2 {
-		C.ms_watch_eos(elemPtr(lp.elems[n-2]))
+		// The counts are freed with the pad, which lives as long as
+		// lp.elems holds the element: reading them is safe while lp is.
+		lp.counts = C.ms_watch_output(elemPtr(lp.elems[n-2]))
 		runtime.KeepAlive(lp.elems[n-2])
 	}
 	return lp, nil
@@ -337,6 +363,7 @@ func srcCaps(e *gst.Element) string {
 // reporting to onEvent until stop. TimedPopFiltered needs no GLib main loop.
 func (lp *livePipeline) start(onEvent func(busEvent)) error {
 	bus := lp.pipe.GetPipelineBus()
+	lp.watching = true
 	go func() {
 		defer close(lp.busDone)
 		types := gst.MessageError | gst.MessageWarning | gst.MessageEOS | gst.MessageApplication
@@ -362,6 +389,7 @@ func (lp *livePipeline) start(onEvent func(busEvent)) error {
 				onEvent(busEvent{kind: evWarning, text: msg.Source() + ": " + gerr.Error()})
 			case gst.MessageEOS:
 				onEvent(busEvent{kind: evEOS})
+				onEvent(busEvent{kind: evPipeEOS})
 			case gst.MessageApplication:
 				if st := msg.GetStructure(); st != nil && st.Name() == "mpegserver-drained" {
 					onEvent(busEvent{kind: evEOS})
@@ -381,10 +409,29 @@ func (lp *livePipeline) release() {
 	lp.stopOnce.Do(func() {
 		_ = lp.pipe.SetState(gst.StateNull)
 		close(lp.stop)
+		if !lp.watching {
+			return
+		}
 		// Wake the watcher at once instead of at its next timeout.
 		lp.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(lp.pipe, gst.NewStructure("mpegserver-stop")))
 		<-lp.busDone
 	})
+}
+
+// encoded returns the frames and bytes the encoder has handed on.
+func (lp *livePipeline) encoded() (frames, bytes int64) {
+	f, b := int64(C.ms_counts_frames(lp.counts)), int64(C.ms_counts_bytes(lp.counts))
+	runtime.KeepAlive(lp.elems)
+	return f, b
+}
+
+// readyDot sets the pipeline to READY, which connects nothing, and
+// returns its graph.
+func (lp *livePipeline) readyDot() (string, error) {
+	if err := lp.pipe.SetState(gst.StateReady); err != nil {
+		return "", fmt.Errorf("%w: pipeline does not reach READY: %v", ErrPipeline, err)
+	}
+	return lp.dot(), nil
 }
 
 // push gives one frame to appsrc. It never blocks (block=false): back

@@ -100,9 +100,13 @@ func TestLaunchLineRuns(t *testing.T) {
 	const n = 150
 	i, j := strings.Index(line, "appsrc"), strings.Index(line, " ! ")
 	run := line[:i] + "videotestsrc is-live=true num-buffers=150" + line[j:]
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The shell's own word splitting, then gst-launch run directly so a
+	// kill reaches it.
+	args := shellArgs(t, run)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", run)
+	cmd := exec.CommandContext(ctx, "gst-launch-1.0", args...)
+	cmd.WaitDelay = time.Second
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -118,14 +122,22 @@ func TestLaunchLineRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := <-done; err != nil {
-		t.Fatalf("gst-launch failed: %v\n%s\n%s", err, run, out)
+	if err := relay.Wait(ctxT(t, 20*time.Second), "line", func(i rtspserverInfo) bool { return i.Frames >= n }); err != nil {
+		t.Fatalf("server did not get all %d frames: %v (%+v)\n%s", n, err, relay.Info("line"), out)
 	}
-	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("gst-launch failed: %v\n%s\n%s", err, run, out)
+		}
+	case <-time.After(5 * time.Second):
+		// Every frame arrived; gst-launch is waiting for an EOS message
+		// that rtspclientsink sometimes never posts (docs/design.md).
+		t.Logf("gst-launch still waiting for EOS 5 s after the last frame arrived; stopping it")
+		_ = cmd.Process.Kill()
+		<-done
 	}
-	got := len(r.AUs())
-	if got < n/2 || got > n {
+	if got := len(r.AUs()); got < n/2 || got > n {
 		t.Errorf("reader saw %d frames of %d", got, n)
 	}
 	if w, h, err := r.Size(); err != nil || w != 320 || h != 240 {

@@ -48,6 +48,74 @@ func TestReaderSeesEveryFrame(t *testing.T) {
 	if types := string(rtsptest.SliceTypes(aus)); strings.Contains(types, "B") {
 		t.Errorf("B-frames with maxBframe=0: %s", types)
 	}
+	if st := s.Stats(); st.Pushed != n || st.Encoded != n || st.Bytes <= 0 {
+		t.Errorf("stats after Close: %+v", st)
+	}
+}
+
+// TestBFramesWhenAsked: the test above can only pass if maxBframe really
+// reaches the encoder; here B-frames must appear when allowed. Without
+// zero-latency tuning x264 holds frames back (lookahead, reordering), so
+// the server-side count also checks that Close flushes them all out.
+func TestBFramesWhenAsked(t *testing.T) {
+	const n = 90
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.GOPSize(30), mpegserver.MaxBFrames(2))
+	if err := s.Setup(relay.URL("bframes")); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := s.ServeFrameBlock(testFrame(640, 360, i)); err != nil {
+				served <- err
+				return
+			}
+		}
+		served <- s.Close()
+	}()
+	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "bframes"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(relay.URL("bframes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Info("bframes").Frames; got != n {
+		t.Errorf("server received %d frames, want %d", got, n)
+	}
+	aus := r.AUs()
+	if types := string(rtsptest.SliceTypes(aus)); !strings.Contains(types, "B") {
+		t.Errorf("no B-frames with maxBframe=2 in %d frames: %s", len(aus), types)
+	}
+}
+
+func TestDotGraphAndEncoders(t *testing.T) {
+	dot, err := mpegserver.DotGraph(mpegserver.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"digraph", "x264enc", "rtspclientsink", "appsrc"} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("graph lacks %q", want)
+		}
+	}
+	found := false
+	for _, e := range mpegserver.Encoders() {
+		if e.Element == "x264enc" {
+			found = e.Installed && e.Driven && strings.Contains(strings.Join(e.Names, ","), "libx264")
+		}
+	}
+	if !found {
+		t.Errorf("x264enc not reported installed and driven: %+v", mpegserver.Encoders())
+	}
 }
 
 func equalInts(a, b []int) bool {

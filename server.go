@@ -31,6 +31,11 @@ import (
 	"time"
 )
 
+// sinkFlushGrace bounds the wait for rtspclientsink to finish sending what
+// it queued. Without it about 1 close in 200 lost its last frame; with it,
+// none in 212 (see docs/design.md).
+const sinkFlushGrace = 300 * time.Millisecond
+
 // Server pushes frames to one stream at a time. Create it with New.
 type Server struct {
 	life sync.Mutex // serializes Setup, Close and Clear
@@ -116,7 +121,7 @@ func (s *Server) Setup(addr string) error {
 	if err := probeRTSP(ctx, t); err != nil {
 		return err
 	}
-	st := &stream{cfg: cfg, desc: desc, flow: newFlow(), done: make(chan struct{}), eos: make(chan struct{})}
+	st := &stream{cfg: cfg, desc: desc, flow: newFlow(), done: make(chan struct{}), eos: make(chan struct{}), pipeEOS: make(chan struct{})}
 	st.soft, st.hard = queueBounds(cfg)
 	st.tl = clockTimeline{rate: cfg.FrameRate, ahead: cfg.FrameAhead}
 	st.lp, err = build(desc, st.flow)
@@ -165,6 +170,16 @@ func (s *Server) closeLocked() error {
 		timer := time.NewTimer(st.cfg.CloseTimeout)
 		select {
 		case <-st.eos:
+			// Every frame has reached the sink, which still sends from its
+			// own queue; its EOS message says it is done. That message came
+			// within 1 ms in 208 of 214 closes measured here and never in the
+			// rest, so wait for it only briefly.
+			grace := time.NewTimer(sinkFlushGrace)
+			select {
+			case <-st.pipeEOS:
+			case <-grace.C:
+			}
+			grace.Stop()
 		case <-timer.C:
 			err = fmt.Errorf("%w: %d frames had not all left after %v; the rest were dropped",
 				ErrPipeline, pushed, st.cfg.CloseTimeout)
@@ -285,6 +300,8 @@ type Stats struct {
 	Ahead    int64         // frames whose play time is still to come
 	MaxAhead int64         // the most frames ever ahead right after a push
 	Slips    int64         // times the time line moved forward after a stall
+	Encoded  int64         // frames the encoder has handed to the sink
+	Bytes    int64         // encoded bytes handed to the sink (bit rate = Bytes×8/Elapsed)
 	Warnings int64         // GStreamer warnings seen
 	Elapsed  time.Duration // since Setup (until Close once closed)
 }
@@ -298,6 +315,7 @@ func (st *stream) stats() Stats {
 	}
 	s := Stats{Pushed: st.pushed, Refused: st.refused, MaxAhead: st.tl.maxAhead, Slips: st.tl.slips,
 		Warnings: st.warns.Load(), Elapsed: end.Sub(st.started)}
+	s.Encoded, s.Bytes = st.lp.encoded()
 	if st.finished.IsZero() {
 		s.Queued = st.queued()
 		s.Ahead = st.tl.unplayed(st.lp.runningTime())
@@ -388,6 +406,24 @@ func (s *Server) Dot() (string, error) {
 		return "", err
 	}
 	return st.lp.dot(), nil
+}
+
+// DotGraph builds the pipeline for c, sets it to READY (which connects to
+// nothing) and returns its Graphviz graph.
+func DotGraph(c Config) (string, error) {
+	desc, err := Compile(c)
+	if err != nil {
+		return "", err
+	}
+	if err := checkInstalled(desc, c.Codec); err != nil {
+		return "", err
+	}
+	lp, err := build(desc, newFlow())
+	if err != nil {
+		return "", err
+	}
+	defer lp.release()
+	return lp.readyDot()
 }
 
 // AvailableCodecs lists the codec names whose encoder is installed here.

@@ -354,6 +354,10 @@ func TestSetupCloseCycles(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatalf("cycle %d Close: %v", i, err)
 		}
+		// The server reads the stream's last packets before its TEARDOWN.
+		if err := relay.WaitUnpublished(ctxT(t, 5*time.Second), path); err != nil {
+			t.Fatal(err)
+		}
 		if got := relay.Info(path).Frames; got != frames {
 			t.Fatalf("cycle %d: server got %d frames, want %d", i, got, frames)
 		}

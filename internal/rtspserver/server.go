@@ -20,6 +20,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
@@ -31,6 +32,11 @@ import (
 // DefaultAddress is where Start listens when Address is empty: loopback only,
 // on a free port chosen by the kernel.
 const DefaultAddress = "127.0.0.1:0"
+
+// readerDrain is how long a stream outlives its publisher so readers get
+// what is still queued for them: gortsplib drops a reader's queue when its
+// stream closes. On loopback the queue empties in well under a millisecond.
+const readerDrain = 250 * time.Millisecond
 
 // ErrClosed is returned by the Wait methods once the server is closed.
 var ErrClosed = errors.New("rtspserver: server closed")
@@ -58,6 +64,7 @@ type Server struct {
 	mu       sync.Mutex
 	paths    map[string]*path
 	changed  chan struct{} // closed and replaced on every state change
+	draining map[*gortsplib.ServerStream]*time.Timer
 	closed   bool
 	closedCh chan struct{}
 }
@@ -81,6 +88,7 @@ func (s *Server) Start() error {
 		addr = DefaultAddress
 	}
 	s.paths = make(map[string]*path)
+	s.draining = make(map[*gortsplib.ServerStream]*time.Timer)
 	s.changed = make(chan struct{})
 	s.closedCh = make(chan struct{})
 	h := &handler{s: s}
@@ -129,8 +137,28 @@ func (s *Server) Close() {
 		}
 		delete(s.paths, name)
 	}
+	for st, t := range s.draining {
+		t.Stop()
+		st.Close()
+		delete(s.draining, st)
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
+}
+
+// retireLocked ends a stream whose publisher left: new readers no longer
+// find it at once, and its readers are disconnected once their queues had
+// readerDrain to empty, so they see the end of the stream, not its loss.
+func (s *Server) retireLocked(st *gortsplib.ServerStream) {
+	s.draining[st] = time.AfterFunc(readerDrain, func() {
+		s.mu.Lock()
+		_, ok := s.draining[st]
+		delete(s.draining, st)
+		s.mu.Unlock()
+		if ok {
+			st.Close()
+		}
+	})
 }
 
 // Info returns a snapshot of a path ("video" or "/video").
@@ -228,8 +256,7 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 		if p.publisher == ctx.Session || p.pending == ctx.Session {
 			s.logf("path %q: publisher left (%v)", name, ctx.Error)
 			p.publisher, p.pending = nil, nil
-			// Closing the stream disconnects its readers: they see the end.
-			p.stream.Close()
+			s.retireLocked(p.stream)
 			p.stream = nil
 			p.readers = map[*gortsplib.ServerSession]struct{}{}
 			s.notifyLocked()

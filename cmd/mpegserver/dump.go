@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+
+	"github.com/mpegcoder-go/mpegserver"
+)
+
+func runDump(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dump", "[flags] [ADDRESS]", "Prints the gst-launch-1.0 line the flags compile to, without connecting.\n"+
+		"Swap `appsrc ...` for `videotestsrc is-live=true` and it runs as printed.", stderr)
+	sf := addStreamFlags(fs)
+	dotFile := fs.String("dot", "", "also write the pipeline graph (Graphviz DOT, pipeline in READY state) to this file")
+	pngFile := fs.String("png", "", "also render the graph to this PNG file (needs Graphviz's dot)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	addr, err := oneAddress(pos)
+	if err != nil {
+		return err
+	}
+	s, err := sf.server()
+	if err != nil {
+		return err
+	}
+	if addr != "" {
+		s.ResetPath(addr)
+	}
+	line, err := s.LaunchLine()
+	if err != nil {
+		return usageError{err}
+	}
+	fmt.Fprintln(stdout, line)
+	if *dotFile == "" && *pngFile == "" {
+		return nil
+	}
+	dot, err := mpegserver.DotGraph(s.Config())
+	if err != nil {
+		return err
+	}
+	if *dotFile != "" {
+		if err := os.WriteFile(*dotFile, []byte(dot), 0o644); err != nil {
+			return err
+		}
+	}
+	if *pngFile != "" {
+		if _, err := exec.LookPath("dot"); err != nil {
+			return fmt.Errorf("--png needs Graphviz's dot (apt-get install graphviz); --dot writes the graph without it")
+		}
+		cmd := exec.Command("dot", "-Tpng", "-o", *pngFile)
+		cmd.Stdin = bytes.NewReader([]byte(dot))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("dot: %v: %s", err, out)
+		}
+	}
+	return nil
+}

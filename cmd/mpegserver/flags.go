@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+)
+
+// streamFlags are the parameters of the original class, as flags.
+type streamFlags struct {
+	codec                      string
+	bitrate                    float64
+	width, height              int
+	srcWidth, srcHeight        int
+	gop, maxB, ahead, threads  int
+	framerate                  string
+	setupTimeout, closeTimeout time.Duration
+}
+
+func addStreamFlags(fs *flag.FlagSet) *streamFlags {
+	d := mpegserver.DefaultConfig()
+	f := &streamFlags{}
+	fs.StringVar(&f.codec, "codec", d.Codec, "encoder: libx264, h264, libx265, hevc, x264enc, x265enc (mpegserver encoders lists them)")
+	fs.Float64Var(&f.bitrate, "bitrate", d.BitRate, "bit rate in Kb/s (Kb = 1024 bit)")
+	fs.IntVar(&f.width, "width", d.Width, "output width")
+	fs.IntVar(&f.height, "height", d.Height, "output height")
+	fs.IntVar(&f.srcWidth, "src-width", 0, "width of the served frames (0: output width)")
+	fs.IntVar(&f.srcHeight, "src-height", 0, "height of the served frames (0: output height)")
+	fs.IntVar(&f.gop, "gop", d.GOPSize, "frames from one keyframe to the next")
+	fs.IntVar(&f.maxB, "max-bframes", d.MaxBFrames, "consecutive B-frames (0: none, lowest latency)")
+	fs.StringVar(&f.framerate, "framerate", d.FrameRate.String(), "frame rate as num/den, or a number")
+	fs.IntVar(&f.ahead, "frame-ahead", -1, "frames that may be served ahead of play time (-1: 2 × gop)")
+	fs.IntVar(&f.threads, "threads", d.Threads, "encoder threads (0: automatic)")
+	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long to wait for the RTSP server")
+	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long to wait for queued frames when stopping")
+	return f
+}
+
+// options turns the flags into library options; a bad value is a usage error.
+func (f *streamFlags) options() ([]mpegserver.Option, error) {
+	fr, err := mpegserver.ParseRational(f.framerate)
+	if err != nil {
+		return nil, usagef("--framerate: %v", err)
+	}
+	opts := []mpegserver.Option{
+		mpegserver.Codec(f.codec), mpegserver.BitRate(f.bitrate), mpegserver.Size(f.width, f.height),
+		mpegserver.SourceSize(f.srcWidth, f.srcHeight), mpegserver.GOPSize(f.gop), mpegserver.MaxBFrames(f.maxB),
+		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads),
+		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout),
+	}
+	if f.ahead >= 0 {
+		opts = append(opts, mpegserver.FrameAhead(f.ahead))
+	} else if f.ahead != -1 {
+		return nil, usagef("--frame-ahead %d: must be -1 (automatic) or at least 0", f.ahead)
+	}
+	return opts, nil
+}
+
+// server returns a configured Server; bad numbers are usage errors.
+func (f *streamFlags) server() (*mpegserver.Server, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	s := mpegserver.New()
+	if err := s.SetParameter(opts...); err != nil {
+		if errors.Is(err, mpegserver.ErrBadParameter) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+)
+
+const pushSummary = `Serves frames to ADDRESS (rtsp://host:port/path). Without ADDRESS it starts
+an RTSP server on --listen and serves to its --path.
+
+  --input testsrc   a test pattern drawn here: moving shapes, the frame number
+                    and time, and the frame index as blocks along the top
+  --input -         raw frames on standard input, --src-width × --src-height
+                    in --pix-fmt, e.g.
+                    ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | mpegserver push --input - --src-width 1280 --src-height 720`
+
+// pixFormats maps --pix-fmt to bytes per pixel.
+var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
+
+func runPush(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("push", "[flags] [ADDRESS]", pushSummary, stdout)
+	sf := addStreamFlags(fs)
+	input := fs.String("input", "testsrc", "frame source: testsrc, or - for raw frames on standard input")
+	pixFmt := fs.String("pix-fmt", "rgb24", "pixel format of standard input: rgb24, bgr24, rgba, gray")
+	fs.Bool("blocking", true, "serve with ServeFrameBlock, paced by the library")
+	nonblocking := fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef")
+	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C or end of input)")
+	maxFrames := fs.Int("frames", 0, "stop after this many frames (0: no limit)")
+	listen := fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given")
+	path := fs.String("path", "video", "stream path on the embedded server")
+	quiet := fs.Bool("quiet", false, "no status line")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	addr, err := oneAddress(pos)
+	if err != nil {
+		return err
+	}
+	if *input != "testsrc" && *input != "-" {
+		return usagef("--input %q: want testsrc or -", *input)
+	}
+	bpp, ok := pixFormats[*pixFmt]
+	if !ok {
+		return usagef("--pix-fmt %q: want rgb24, bgr24, rgba or gray", *pixFmt)
+	}
+	if *duration < 0 || *maxFrames < 0 {
+		return usagef("--duration and --frames must not be negative")
+	}
+	s, err := sf.server()
+	if err != nil {
+		return err
+	}
+	cfg := s.Config()
+	sw, sh := cfg.SourceSize()
+	if *input == "testsrc" && (sw < testpattern.MinWidth || sh < testpattern.MinHeight) {
+		return usagef("testsrc needs frames of at least %dx%d, got %dx%d", testpattern.MinWidth, testpattern.MinHeight, sw, sh)
+	}
+
+	if addr != "" {
+		// A mistyped address is a usage error, found before anything starts.
+		s.ResetPath(addr)
+		if _, err := s.LaunchLine(); err != nil {
+			return usageError{err}
+		}
+	}
+	if addr == "" {
+		relay := &rtspserver.Server{Address: *listen}
+		if err := relay.Start(); err != nil {
+			return fmt.Errorf("%v\nSomething already listens there: name a server as ADDRESS, or pick another --listen (127.0.0.1:0 picks a free port)", err)
+		}
+		defer relay.Close()
+		addr = relay.URL(*path)
+	}
+	if err := s.Setup(addr); err != nil {
+		if errors.Is(err, mpegserver.ErrUnreachable) {
+			return fmt.Errorf("%w\nIs an RTSP server listening there? Start one with `mpegserver serve`, or run mediamtx; or leave ADDRESS out to use the embedded server", err)
+		}
+		return err
+	}
+	shown := mpegserver.Redact(addr)
+	fmt.Fprintf(stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
+		cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
+	fmt.Fprintf(stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	var src frameSource
+	if *input == "-" {
+		src = newStdinSource(os.Stdin, sw, sh, bpp, *pixFmt)
+	} else {
+		src = &patternSource{frame: make([]byte, sw*sh*3), w: sw, h: sh}
+	}
+
+	status := startStatus(s, stderr, *quiet)
+	start := time.Now()
+	serveErr := serveLoop(ctx, s, src, *nonblocking, *maxFrames)
+	status.stop()
+	closeErr := s.Close()
+	printSummary(stdout, s.Stats(), time.Since(start))
+	if serveErr != nil {
+		return serveErr
+	}
+	return closeErr
+}
+
+// frameSource yields frames until io.EOF.
+type frameSource interface {
+	next(i int) (rgb []byte, img image.Image, err error)
+}
+
+type patternSource struct {
+	frame []byte
+	w, h  int
+}
+
+func (p *patternSource) next(i int) ([]byte, image.Image, error) {
+	testpattern.Draw(p.frame, p.w, p.h, i, time.Now())
+	return p.frame, nil, nil
+}
+
+type stdinSource struct {
+	r      io.Reader
+	w, h   int
+	bpp    int
+	format string
+	raw    []byte
+	rgb    []byte
+}
+
+func newStdinSource(r io.Reader, w, h, bpp int, format string) *stdinSource {
+	return &stdinSource{r: r, w: w, h: h, bpp: bpp, format: format, raw: make([]byte, w*h*bpp), rgb: make([]byte, w*h*3)}
+}
+
+func (s *stdinSource) next(int) ([]byte, image.Image, error) {
+	n, err := io.ReadFull(s.r, s.raw)
+	switch {
+	case err == io.EOF:
+		return nil, nil, io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, nil, fmt.Errorf("input ended inside a frame: got %d of %d bytes (a %s frame of %dx%d is %d bytes; check --src-width, --src-height and --pix-fmt)",
+			n, len(s.raw), s.format, s.w, s.h, len(s.raw))
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	switch s.format {
+	case "rgb24":
+		return s.raw, nil, nil
+	case "rgba": // served as an image: the library drops alpha while copying
+		return nil, &image.NRGBA{Pix: s.raw, Stride: s.w * 4, Rect: image.Rect(0, 0, s.w, s.h)}, nil
+	case "bgr24":
+		for i := 0; i < len(s.raw); i += 3 {
+			s.rgb[i], s.rgb[i+1], s.rgb[i+2] = s.raw[i+2], s.raw[i+1], s.raw[i]
+		}
+	case "gray":
+		for i, v := range s.raw {
+			s.rgb[3*i], s.rgb[3*i+1], s.rgb[3*i+2] = v, v, v
+		}
+	}
+	return s.rgb, nil, nil
+}
+
+// serveLoop serves frames until the source ends, the context ends (Ctrl-C,
+// --duration) or --frames is reached.
+func serveLoop(ctx context.Context, s *mpegserver.Server, src frameSource, nonblocking bool, maxFrames int) error {
+	for i := 0; maxFrames == 0 || i < maxFrames; i++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		rgb, img, err := src.next(i)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if nonblocking {
+			if img != nil {
+				err = s.ServeImage(img)
+			} else {
+				err = s.ServeFrame(rgb)
+			}
+			if errors.Is(err, mpegserver.ErrQueueFull) {
+				err = nil // counted in Stats().Refused, reported in the summary
+			}
+			if err == nil {
+				err = sleepCtx(ctx, s.WaitRef())
+			}
+		} else if img != nil {
+			err = s.ServeImageContext(ctx, img)
+		} else {
+			err = s.ServeFrameContext(ctx, rgb)
+		}
+		if ctx.Err() != nil {
+			return nil // stopped while waiting: a normal end
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+type status struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (st *status) stop() {
+	close(st.done)
+	st.wg.Wait()
+}
+
+// startStatus prints the stream's figures: a line rewritten in place on a
+// terminal, a plain line every few seconds otherwise.
+func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
+	st := &status{done: make(chan struct{})}
+	if quiet {
+		return st
+	}
+	tty := isTerminal(w)
+	every := 5 * time.Second
+	if tty {
+		every = 500 * time.Millisecond
+	}
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		var prev mpegserver.Stats
+		for {
+			select {
+			case <-st.done:
+				if tty {
+					fmt.Fprint(w, "\r\033[K")
+				}
+				return
+			case <-t.C:
+				cur := s.Stats()
+				dt := (cur.Elapsed - prev.Elapsed).Seconds()
+				fps, kbps := 0.0, 0.0
+				if dt > 0 {
+					fps = float64(cur.Pushed-prev.Pushed) / dt
+					kbps = float64(cur.Bytes-prev.Bytes) * 8 / 1000 / dt
+				}
+				line := fmt.Sprintf("frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d",
+					cur.Pushed, fps, kbps, cur.Ahead, cur.Queued, cur.Refused)
+				if tty {
+					fmt.Fprint(w, "\r\033[K"+line)
+				} else {
+					fmt.Fprintln(w, "status: "+line)
+				}
+				prev = cur
+			}
+		}
+	}()
+	return st
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func printSummary(w io.Writer, st mpegserver.Stats, wall time.Duration) {
+	secs := wall.Seconds()
+	fps, kbps := 0.0, 0.0
+	if secs > 0 {
+		fps = float64(st.Pushed) / secs
+		kbps = float64(st.Bytes) * 8 / 1000 / secs
+	}
+	fmt.Fprintf(w, "Summary: %d frames in %.2f s (%.1f fps), %.0f kb/s, %d refused, %d dropped, at most %d frames ahead, %d time-line slips\n",
+		st.Pushed, secs, fps, kbps, st.Refused, max(st.Pushed-st.Encoded, 0), st.MaxAhead, st.Slips)
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "[flags]", "Runs the embedded RTSP server until Ctrl-C: publish to rtsp://LISTEN/PATH\n"+
+		"(mpegserver push, ffmpeg -f rtsp, gst rtspclientsink) and read from the same address.", stderr)
+	listen := fs.String("listen", "127.0.0.1:8554", "address to listen on (0.0.0.0:8554 to accept other machines)")
+	quiet := fs.Bool("quiet", false, "do not log connections and streams")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos[0])
+	}
+	relay := &rtspserver.Server{Address: *listen}
+	if !*quiet {
+		relay.Logf = log.New(stderr, "", log.LstdFlags).Printf
+	}
+	if err := relay.Start(); err != nil {
+		return err
+	}
+	defer relay.Close()
+	fmt.Fprintf(stdout, "RTSP server on rtsp://%s (TCP)\n  publish: mpegserver push rtsp://%[1]s/video\n  watch:   ffplay -rtsp_transport tcp rtsp://%[1]s/video\nCtrl-C stops it.\n", relay.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	return nil
+}
