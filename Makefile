@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short demo clean
+.PHONY: help deps build vet fmt-check test test-short demo snapshot clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -30,8 +30,12 @@ test: vet fmt-check ## vet, gofmt, then every test with the race detector
 test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)
 
-demo: ## push a moving test pattern to an embedded RTSP server and print how to watch it
-	$(GO) run ./examples/push-frames $(ARGS)
+demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)
+	$(GO) build -o bin/mpegserver ./cmd/mpegserver
+	./bin/mpegserver push $(ARGS)
+
+snapshot: ## grab a frame of the test pattern from a real stream into docs/img/testpattern.png
+	bash scripts/snapshot.sh docs/img/testpattern.png
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,418 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+)
+
+var bin string // the command, built once
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mpegserver-cmd")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "mpegserver")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s not installed (make deps)", name)
+	}
+}
+
+// runCmd runs the command to completion and returns its outputs and exit code.
+func runCmd(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func startRelay(t *testing.T) *rtspserver.Server {
+	t.Helper()
+	s := &rtspserver.Server{}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+var summaryRE = regexp.MustCompile(`Summary: (\d+) frames`)
+
+func summaryFrames(t *testing.T, out string) int {
+	t.Helper()
+	m := summaryRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no summary in output:\n%s", out)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// TestPushTestsrcLosesNothing: the command serves its pattern for 3 s to
+// its own embedded server while ffmpeg decodes the stream; the frame
+// indices read back from the pictures are consecutive up to the last frame
+// served.
+func TestPushTestsrcLosesNothing(t *testing.T) {
+	needTool(t, "ffmpeg")
+	const w, h = 640, 360
+	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, "push", "--duration", "3s", "--listen", "127.0.0.1:0",
+		"--gop", "10", "--frame-ahead", "2", "--quiet")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var url string
+	var out strings.Builder
+	for url == "" && sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`to (rtsp://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("no address printed:\n%s%s", out.String(), stderr.String())
+	}
+	// The stream exists once the first frame is announced: ask until it does.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := rtsptest.Read(url)
+		if err == nil {
+			r.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream never appeared at %s: %v", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ff := exec.CommandContext(ctxT(t, 60*time.Second), "ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
+	raw, err := ff.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ff.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var indexes []int
+	frame := make([]byte, w*h*3)
+	for {
+		if _, err := io.ReadFull(raw, frame); err != nil {
+			break
+		}
+		i, ok := testpattern.Decode(frame, w, h)
+		if !ok {
+			t.Fatalf("frame %d after %v: index not readable", len(indexes), indexes[max(0, len(indexes)-3):])
+		}
+		indexes = append(indexes, i)
+	}
+	_ = ff.Wait()
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("push: %v\n%s%s", err, out.String(), stderr.String())
+	}
+	pushed := summaryFrames(t, out.String())
+	if len(indexes) < 30 {
+		t.Fatalf("decoded only %d frames", len(indexes))
+	}
+	for k := 1; k < len(indexes); k++ {
+		if indexes[k] != indexes[k-1]+1 {
+			t.Fatalf("frame index %d follows %d: lost or repeated frames", indexes[k], indexes[k-1])
+		}
+	}
+	if last := indexes[len(indexes)-1]; last != pushed-1 {
+		t.Errorf("last frame decoded is %d, the command served %d (0..%d)", last, pushed, pushed-1)
+	}
+	t.Logf("served %d frames; decoded %d consecutive, %d..%d", pushed, len(indexes), indexes[0], indexes[len(indexes)-1])
+}
+
+// TestPushStdin: raw frames from ffmpeg on standard input arrive with the
+// right size and count.
+func TestPushStdin(t *testing.T) {
+	needTool(t, "ffmpeg")
+	const n = 45
+	relay := startRelay(t)
+	gen := exec.CommandContext(ctxT(t, 60*time.Second), "ffmpeg", "-v", "error", "-f", "lavfi",
+		"-i", "testsrc=size=320x240:rate=30", "-frames:v", strconv.Itoa(n), "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+	push := exec.CommandContext(ctxT(t, 60*time.Second), bin, "push", "--input", "-", "--src-width", "320",
+		"--src-height", "240", "--width", "320", "--height", "240", "--quiet", relay.URL("stdin"))
+	pipe, err := gen.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	push.Stdin, push.Stdout, push.Stderr = pipe, &out, &errb
+	if err := push.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "stdin"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(relay.URL("stdin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := gen.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := push.Wait(); err != nil {
+		t.Fatalf("push: %v\n%s%s", err, out.String(), errb.String())
+	}
+	if err := relay.WaitUnpublished(ctxT(t, 10*time.Second), "stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Info("stdin").Frames; got != n {
+		t.Errorf("server received %d frames, want %d", got, n)
+	}
+	if got := summaryFrames(t, out.String()); got != n {
+		t.Errorf("summary says %d frames, want %d", got, n)
+	}
+	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if w, h, err := r.Size(); err != nil || w != 320 || h != 240 {
+		t.Errorf("reader sees %dx%d (%v), want 320x240", w, h, err)
+	}
+}
+
+// TestPushStdinFormats: every --pix-fmt takes its own frame size.
+func TestPushStdinFormats(t *testing.T) {
+	relay := startRelay(t)
+	for fmtName, bpp := range map[string]int{"bgr24": 3, "rgba": 4, "gray": 1} {
+		const frames = 3
+		in := bytes.Repeat([]byte{100}, 64*48*bpp*frames)
+		path := "fmt-" + fmtName
+		out, errOut, code := runCmd(t, bytes.NewReader(in), "push", "--input", "-", "--pix-fmt", fmtName,
+			"--src-width", "64", "--src-height", "48", "--width", "64", "--height", "48", "--quiet", relay.URL(path))
+		if code != 0 || summaryFrames(t, out) != frames {
+			t.Errorf("%s: exit %d\n%s%s", fmtName, code, out, errOut)
+		}
+	}
+}
+
+func TestPushShortLastFrame(t *testing.T) {
+	relay := startRelay(t)
+	in := bytes.Repeat([]byte{7}, 320*240*3+1000)
+	_, errOut, code := runCmd(t, bytes.NewReader(in), "push", "--input", "-", "--src-width", "320",
+		"--src-height", "240", "--quiet", relay.URL("short"))
+	if code != 1 || !strings.Contains(errOut, "got 1000 of 230400 bytes") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"nope"}, {"push", "--bogus"}, {"push", "--width", "abc"}, {"push", "a", "b"},
+		{"push", "ftp://host/x"}, {"push", "--input", "file.raw"}, {"push", "--pix-fmt", "yuv420p"},
+		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp9", "rtsp://h/x"},
+		{"push", "--width", "100", "--height", "20"}, {"dump", "--bitrate", "-1"}, {"serve", "extra"},
+		{"encoders", "x"}, {"push", "--frame-ahead", "-5"},
+	} {
+		_, errOut, code := runCmd(t, nil, args...)
+		if code != 2 || len(strings.TrimSpace(errOut)) == 0 {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	out, _, code := runCmd(t, nil, "push", "--help")
+	if code != 0 || !strings.Contains(out, "--input -") || !strings.Contains(out, "-frame-ahead") {
+		t.Errorf("push --help: exit %d\n%s", code, out)
+	}
+}
+
+func TestUnreachableExit1WithinBound(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().String()
+	l.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	for _, addr := range []string{closed, silent.Addr().String()} {
+		t0 := time.Now()
+		_, errOut, code := runCmd(t, nil, "push", "--setup-timeout", "1s", "--quiet", "rtsp://"+addr+"/x")
+		if el := time.Since(t0); code != 1 || el > 5*time.Second || !strings.Contains(errOut, "unreachable") {
+			t.Errorf("%s: exit %d after %v\n%s", addr, code, el, errOut)
+		}
+	}
+}
+
+// TestDumpRuns: the printed line runs in gst-launch-1.0 with appsrc
+// swapped for a live test source, and --dot writes the graph.
+func TestDumpRuns(t *testing.T) {
+	needTool(t, "gst-launch-1.0")
+	relay := startRelay(t)
+	dot := filepath.Join(t.TempDir(), "p.dot")
+	out, errOut, code := runCmd(t, nil, "dump", "--width", "320", "--height", "240", "--gop", "10", "--dot", dot, relay.URL("dump"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if g, err := os.ReadFile(dot); err != nil || !bytes.Contains(g, []byte("digraph")) || !bytes.Contains(g, []byte("x264enc")) {
+		t.Errorf("dot file: %v", err)
+	}
+	line := strings.TrimSpace(out)
+	i, j := strings.Index(line, "appsrc"), strings.Index(line, " ! ")
+	run := line[:i] + "videotestsrc is-live=true num-buffers=60" + line[j:]
+	words, err := exec.Command("sh", "-c", "printf '%s\\n' "+strings.TrimPrefix(run, "gst-launch-1.0 ")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gst := exec.CommandContext(ctxT(t, 60*time.Second), "gst-launch-1.0", strings.Split(strings.TrimSpace(string(words)), "\n")...)
+	gst.WaitDelay = time.Second
+	var gout bytes.Buffer
+	gst.Stdout, gst.Stderr = &gout, &gout
+	if err := gst.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gst.Process.Kill(); _ = gst.Wait() }()
+	if err := relay.Wait(ctxT(t, 20*time.Second), "dump", func(i rtspserver.PathInfo) bool { return i.Frames >= 60 }); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, run, gout.String())
+	}
+}
+
+func TestEncodersCommand(t *testing.T) {
+	out, _, code := runCmd(t, nil, "encoders")
+	if code != 0 || !regexp.MustCompile(`x264enc\s+h264\s+software\s+yes\s+yes\s+.*libx264`).MatchString(out) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestServeCommand: `serve` runs a relay that the library can publish to
+// and a reader can play, and stops cleanly on SIGINT.
+func TestServeCommand(t *testing.T) {
+	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, "serve", "--listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var base string
+	for base == "" && sc.Scan() {
+		if m := regexp.MustCompile(`RTSP server on (rtsp://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatal("serve printed no address")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	s := mpegserver.New()
+	_ = s.SetParameter(mpegserver.Size(320, 240), mpegserver.FrameAhead(0))
+	if err := s.Setup(base + "/cam"); err != nil {
+		t.Fatal(err)
+	}
+	fr := make([]byte, 320*240*3)
+	if err := s.ServeFrameBlock(fr); err != nil {
+		t.Fatal(err)
+	}
+	var r *rtsptest.Reader
+	deadline := time.Now().Add(10 * time.Second)
+	for r == nil {
+		r, err = rtsptest.Read(base + "/cam")
+		if err != nil {
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			if err := s.ServeFrameBlock(fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer r.Close()
+	for i := 0; i < 10; i++ {
+		if err := s.ServeFrameBlock(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.WaitFrames(ctxT(t, 10*time.Second), 5); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGINT: %v", err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package main_test
+
+// raceEnabled builds the command under test with -race when the tests run
+// with it, so the command's own code is checked too.
+const raceEnabled = true
