@@ -196,3 +196,33 @@ func TestDumpFileDescribesRunningStream(t *testing.T) {
 		t.Log(dump)
 	}
 }
+
+// TestH265Stream: libx265 produces an HEVC stream a reader recognises.
+func TestH265Stream(t *testing.T) {
+	needTool(t, "ffprobe")
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.Codec("libx265"), mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.FrameAhead(0))
+	if err := s.Setup(relay.URL("hevc")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			if s.ServeFrameContext(ctx, testFrame(320, 240, i)) != nil {
+				return
+			}
+		}
+	}()
+	if err := relay.Wait(ctxT(t, 20*time.Second), "hevc", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctxT(t, 30*time.Second), "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
+		"-i", relay.URL("hevc"), "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "hevc,320,240" {
+		t.Errorf("ffprobe: %q, want hevc,320,240", got)
+	}
+}

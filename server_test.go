@@ -379,3 +379,51 @@ func TestSetupCloseCycles(t *testing.T) {
 		t.Errorf("open file descriptors grew from %d to %d", fd0, fd1)
 	}
 }
+
+// TestConcurrentFeeders feeds one Server from several goroutines: every
+// frame is accepted once and reaches the server.
+func TestConcurrentFeeders(t *testing.T) {
+	const feeders, each = 4, 20
+	relay := startRelay(t)
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(3))
+	if err := s.Setup(relay.URL("many")); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, feeders)
+	for g := 0; g < feeders; g++ {
+		go func() {
+			fr := testFrame(320, 240, g)
+			for i := 0; i < each; i++ {
+				var err error
+				if i%2 == 0 {
+					err = s.ServeFrameBlock(fr)
+				} else {
+					for err = s.ServeFrame(fr); errors.Is(err, mpegserver.ErrQueueFull); err = s.ServeFrame(fr) {
+						time.Sleep(s.WaitRef() + time.Millisecond)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				_ = s.WaitRef()
+				_ = s.Stats()
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < feeders; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.WaitUnpublished(ctxT(t, 5*time.Second), "many"); err != nil {
+		t.Fatal(err)
+	}
+	if got, st := relay.Info("many").Frames, s.Stats(); got != feeders*each || st.Pushed != feeders*each {
+		t.Errorf("server got %d frames, stats %+v; want %d", got, st, feeders*each)
+	}
+}
