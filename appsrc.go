@@ -114,6 +114,7 @@ const lateSlots = 4
 // pipeline running time. All fields are guarded by stream.pushMu.
 type clockTimeline struct {
 	rate     Rational
+	offline  bool          // a file: stamp 0, T, 2T, ... and never wait on the clock
 	ahead    int           // N_ahead
 	origin   time.Duration // running time of frame 0 since the last slip
 	index    int64         // frames stamped since the last slip
@@ -140,7 +141,7 @@ func (t *clockTimeline) next() time.Duration { return t.at(t.index) }
 // unplayed counts the stamped frames whose play time is still ahead of now:
 // N_pushed − N_played in the documented rule.
 func (t *clockTimeline) unplayed(now time.Duration) int64 {
-	if !t.started {
+	if !t.started || t.offline {
 		return 0
 	}
 	d := t.next() - now
@@ -155,7 +156,7 @@ func (t *clockTimeline) unplayed(now time.Duration) int64 {
 // the documented rule T × max(N_pushed − N_played − N_ahead, 0) taken to
 // the exact instant rather than rounded up to whole periods.
 func (t *clockTimeline) wait(now time.Duration) time.Duration {
-	if !t.started {
+	if !t.started || t.offline {
 		return 0
 	}
 	w := t.next() - time.Duration(t.ahead+1)*t.period() - now
@@ -165,6 +166,8 @@ func (t *clockTimeline) wait(now time.Duration) time.Duration {
 // stamp gives the next frame its timestamp.
 func (t *clockTimeline) stamp(now time.Duration) time.Duration {
 	switch {
+	case t.offline:
+		t.started = true
 	case !t.started:
 		t.started, t.origin, t.index = true, max(now, 0), 0
 	case now > t.next()+lateSlots*t.period():

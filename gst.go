@@ -217,11 +217,12 @@ func availableCodecs() []string {
 
 // checkInstalled fails with a clear error when an element is missing.
 func checkInstalled(d Description, codecName string) error {
-	for i, e := range d.Elements {
+	cd, _ := lookupCodec(codecName)
+	for _, e := range d.Elements {
 		if installed(e.Factory) {
 			continue
 		}
-		if i == len(d.Elements)-3 || i == len(d.Elements)-2 { // encoder or parser
+		if e.Factory == cd.Encoder || e.Factory == cd.Parser {
 			return fmt.Errorf("%w: %q needs GStreamer element %s, which is not installed (available here: %s)",
 				ErrUnknownCodec, codecName, e.Factory, strings.Join(availableCodecs(), ", "))
 		}
@@ -310,11 +311,13 @@ func build(d Description, f *flow) (*livePipeline, error) {
 	if err := gst.ElementLinkMany(lp.elems...); err != nil {
 		return nil, fmt.Errorf("%w: linking elements: %v", ErrPipeline, err)
 	}
-	if n := len(lp.elems); n >= 2 {
-		// The counts are freed with the pad, which lives as long as
-		// lp.elems holds the element: reading them is safe while lp is.
-		lp.counts = C.ms_watch_output(elemPtr(lp.elems[n-2]))
-		runtime.KeepAlive(lp.elems[n-2])
+	for i, ed := range d.Elements {
+		if strings.HasSuffix(ed.Factory, "parse") {
+			// The counts are freed with the pad, which lives as long as
+			// lp.elems holds the element: reading them is safe while lp is.
+			lp.counts = C.ms_watch_output(elemPtr(lp.elems[i]))
+			runtime.KeepAlive(lp.elems[i])
+		}
 	}
 	return lp, nil
 }

@@ -3,7 +3,6 @@ package mpegserver
 import (
 	"fmt"
 	"math"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -31,15 +30,11 @@ const (
 
 // formatName is what the original guesses from the address: the muxer.
 func formatName(addr string) string {
-	u, err := url.Parse(addr)
+	t, err := parseAddress(addr)
 	if err != nil {
 		return ""
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "rtsp", "rtsps":
-		return "rtsp"
-	}
-	return ""
+	return t.Format
 }
 
 // Parameter returns one parameter by its original name. Types: strings for

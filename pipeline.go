@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 // renders the gst-launch-1.0 line, so what prints is what runs.
 type Description struct {
 	Elements []ElementDesc
+	Live     bool // a real-time stream (RTSP), not a file
 }
 
 // ElementDesc is one element of a Description.
@@ -122,15 +124,39 @@ func x265Props(c Config) []Prop {
 
 // target is a parsed address.
 type target struct {
-	Scheme   string // rtsp or rtsps
-	Location string // the address without user information
+	Scheme   string // rtsp, rtsps or file
+	Location string // the address without user information; for files, the path
 	User     string
 	Password string
 	Format   string // formatName: the container or protocol, as FFmpeg names it
+	Muxer    string // for files: the muxer element, "" for a raw elementary stream
 }
 
-// sinkSchemes lists the schemes Setup can push to.
-var sinkSchemes = []string{"rtsp", "rtsps"}
+// Live reports whether the target plays in real time (a stream) rather
+// than being written as fast as frames come (a file).
+func (t target) Live() bool { return t.Scheme != "file" }
+
+// sinkSchemes lists the schemes Setup can push to; a path without a scheme
+// is a file.
+var sinkSchemes = []string{"rtsp", "rtsps", "file"}
+
+// fileMuxers maps file extensions to a muxer and FFmpeg's format name;
+// other extensions get the raw elementary stream (Annex B).
+var fileMuxers = map[string][2]string{
+	".mp4": {"mp4mux", "mp4"}, ".mov": {"qtmux", "mov"},
+	".mkv": {"matroskamux", "matroska"}, ".ts": {"mpegtsmux", "mpegts"},
+}
+
+func fileTarget(addr, path string) (target, error) {
+	if path == "" || strings.HasSuffix(path, "/") {
+		return target{}, fmt.Errorf("%w: %q names no file", ErrUnsupportedAddress, addr)
+	}
+	t := target{Scheme: "file", Location: path, Format: "h264"}
+	if m, ok := fileMuxers[strings.ToLower(filepath.Ext(path))]; ok {
+		t.Muxer, t.Format = m[0], m[1]
+	}
+	return t, nil
+}
 
 // parseAddress splits an address into what the sink needs. Credentials are
 // taken out of the location so they can be set as separate properties and
@@ -138,6 +164,16 @@ var sinkSchemes = []string{"rtsp", "rtsps"}
 func parseAddress(addr string) (target, error) {
 	if strings.TrimSpace(addr) == "" {
 		return target{}, fmt.Errorf("%w: empty address", ErrUnsupportedAddress)
+	}
+	if !strings.Contains(addr, "://") {
+		return fileTarget(addr, addr)
+	}
+	if strings.HasPrefix(strings.ToLower(addr), "file://") {
+		u, err := url.Parse(addr)
+		if err != nil || (u.Host != "" && u.Host != "localhost") {
+			return target{}, fmt.Errorf("%w: %q is not a file URL (file:///path)", ErrUnsupportedAddress, addr)
+		}
+		return fileTarget(addr, u.Path)
 	}
 	if strings.ContainsAny(addr, " \t\r\n\"'\\") {
 		return target{}, fmt.Errorf("%w: %q contains spaces, quotes or backslashes (percent-encode them)",
@@ -233,9 +269,11 @@ func Compile(c Config) (Description, error) {
 	ws, hs := c.SourceSize()
 	fr := c.FrameRate.String()
 	soft, _ := queueBounds(c)
-	d := Description{Elements: []ElementDesc{
+	d := Description{Live: t.Live(), Elements: []ElementDesc{
 		{Factory: "appsrc", Props: []Prop{
-			{Name: "is-live", Value: "true"},
+			// A stream plays in real time; a file is written as fast as
+			// frames come.
+			{Name: "is-live", Value: strconv.FormatBool(t.Live())},
 			{Name: "format", Value: "time"},
 			// We stamp every frame ourselves (counter × period).
 			{Name: "do-timestamp", Value: "false"},
@@ -261,8 +299,22 @@ func Compile(c Config) (Description, error) {
 		// config-interval=-1 repeats SPS/PPS with every keyframe, so a
 		// reader joining mid-stream can start at the next keyframe.
 		{Factory: cd.Parser, Props: []Prop{{Name: "config-interval", Value: "-1"}}},
-		{Factory: "rtspclientsink", Props: sinkProps(t, c.SetupTimeout)},
 	}}
+	if !t.Live() {
+		// A file keeps its parameter sets in the header (muxed) or with
+		// every keyframe (raw), so a player can seek to any keyframe.
+		if t.Muxer != "" {
+			d.Elements = append(d.Elements, ElementDesc{Factory: t.Muxer})
+		} else {
+			// A raw file is Annex B, start codes and all; the encoder's own
+			// length-prefixed form is unreadable without a container.
+			d.Elements = append(d.Elements, ElementDesc{Factory: "capsfilter", Props: []Prop{{Name: "caps",
+				Value: "video/x-" + cd.Family + ",stream-format=byte-stream,alignment=au"}}})
+		}
+		d.Elements = append(d.Elements, ElementDesc{Factory: "filesink", Props: []Prop{{Name: "location", Value: t.Location, User: true}}})
+		return d, nil
+	}
+	d.Elements = append(d.Elements, ElementDesc{Factory: "rtspclientsink", Props: sinkProps(t, c.SetupTimeout)})
 	return d, nil
 }
 
