@@ -31,6 +31,9 @@ const (
 	DefaultGOPSize    = 30
 	DefaultMaxBFrames = 0
 	DefaultThreads    = 0 // 0: the encoder picks
+	// DefaultPreset is the usual live-streaming preset: real time on small
+	// machines with little quality lost against slower presets.
+	DefaultPreset = "veryfast"
 
 	DefaultSetupTimeout = 5 * time.Second
 	DefaultCloseTimeout = 10 * time.Second
@@ -122,6 +125,10 @@ type Config struct {
 	// FrameAheadAuto is true it follows 2 × GOPSize, as in the original.
 	FrameAhead     int
 	FrameAheadAuto bool
+	// Preset is the encoder's speed/quality trade-off, x264's and x265's
+	// names: ultrafast, superfast, veryfast, faster, fast, medium, slow,
+	// slower, veryslow. Not a parameter of the original (FFmpeg's -preset).
+	Preset string
 
 	// Not parameters of the original: bounds on the lifecycle calls.
 	SetupTimeout time.Duration // how long Setup may wait for the server
@@ -142,6 +149,7 @@ func DefaultConfig() Config {
 		FrameRate:      DefaultFrameRate,
 		FrameAhead:     2 * DefaultGOPSize,
 		FrameAheadAuto: true,
+		Preset:         DefaultPreset,
 		SetupTimeout:   DefaultSetupTimeout,
 		CloseTimeout:   DefaultCloseTimeout,
 	}
@@ -202,6 +210,9 @@ func (c Config) Validate() error {
 	}
 	if c.SetupTimeout <= 0 || c.CloseTimeout <= 0 {
 		bad("setup and close timeouts must be positive (%v, %v)", c.SetupTimeout, c.CloseTimeout)
+	}
+	if !validPreset(c.Preset) {
+		bad("preset %q (want one of %s)", c.Preset, strings.Join(presets, ", "))
 	}
 	if strings.TrimSpace(c.Codec) == "" {
 		bad("codec name is empty")
@@ -278,6 +289,20 @@ func SetupTimeout(d time.Duration) Option {
 // (default 10 s).
 func CloseTimeout(d time.Duration) Option {
 	return func(c *Config) error { c.CloseTimeout = d; return nil }
+}
+
+// Preset sets the encoder's speed preset (default veryfast).
+func Preset(name string) Option { return func(c *Config) error { c.Preset = name; return nil } }
+
+var presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
+
+func validPreset(p string) bool {
+	for _, q := range presets {
+		if p == q {
+			return true
+		}
+	}
+	return false
 }
 
 // FrameAhead sets how many frames may be served ahead of play time; it

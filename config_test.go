@@ -19,7 +19,7 @@ func TestDefaultsAreValidAndDocumented(t *testing.T) {
 	want := map[string]any{
 		"videoAddress": mpegserver.DefaultAddress, "codecName": "libx264", "formatName": "rtsp",
 		"nthread": 0, "bitRate": 2048.0, "width": 640, "height": 360, "GOPSize": 30, "maxBframe": 0,
-		"frameRate": [2]int{30, 1}, "ptsAhead": 60, "waitRef": 0.0, "frameAheadAuto": true,
+		"frameRate": [2]int{30, 1}, "ptsAhead": 60, "waitRef": 0.0, "frameAheadAuto": true, "preset": "veryfast",
 	}
 	if got := s.Parameters(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parameters() = %v\nwant %v", got, want)
@@ -78,7 +78,7 @@ func TestSetParametersRoundTrip(t *testing.T) {
 	if err := a.SetParameters(map[string]any{
 		"videoAddress": "rtsp://example.com:8554/cam", "codecName": "libx265", "nthread": int64(4),
 		"bitRate": 3000, "width": uint16(1280), "height": 720.0, "widthSrc": 640, "heightSrc": 360,
-		"GOPSize": 24, "maxBframe": 2, "frameRate": "24000/1001", "frameAhead": 10,
+		"GOPSize": 24, "maxBframe": 2, "frameRate": "24000/1001", "frameAhead": 10, "preset": "ultrafast",
 	}); err != nil {
 		t.Fatal(err)
 	}

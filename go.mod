@@ -7,6 +7,7 @@ require (
 	github.com/bluenviron/mediacommon/v2 v2.9.3
 	github.com/go-gst/go-gst v1.4.0
 	github.com/pion/rtp v1.10.5
+	golang.org/x/image v0.25.0
 )
 
 require (

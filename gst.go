@@ -73,14 +73,43 @@ static void ms_set_appsrc_caps(GstElement *src, const char *caps) {
 	gst_caps_unref(c);
 }
 
-// ms_push copies one frame into a new buffer and gives it to appsrc, which
-// takes the only reference: no Go object holds it, so its memory goes back
-// as soon as the encoder is done with it. bpp 3 is packed RGB copied as is;
-// bpp 4 is RGBA/RGBX whose fourth byte is dropped.
-static GstFlowReturn ms_push(GstElement *src, const guint8 *data, int w, int h, int stride, int bpp,
+// ms_new_pool makes the pool frames are copied into: buffers come back to
+// it when the encoder is done with them, so after warm-up no frame pays for
+// a fresh allocation (at 1080p, fresh 6 MB buffers mean fresh pages and
+// their page faults on every frame).
+static GstBufferPool *ms_new_pool(const char *caps_str, guint size, guint max) {
+	GstBufferPool *pool = gst_buffer_pool_new();
+	GstStructure *conf = gst_buffer_pool_get_config(pool);
+	GstCaps *caps = gst_caps_from_string(caps_str);
+	gst_buffer_pool_config_set_params(conf, caps, size, 0, max);
+	gst_caps_unref(caps);
+	if (!gst_buffer_pool_set_config(pool, conf) || !gst_buffer_pool_set_active(pool, TRUE)) {
+		gst_object_unref(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+static void ms_free_pool(GstBufferPool *pool) {
+	if (pool == NULL)
+		return;
+	gst_buffer_pool_set_active(pool, FALSE);
+	gst_object_unref(pool);
+}
+
+// ms_push copies one frame into a pooled buffer and gives it to appsrc,
+// which takes the only reference: no Go object holds it, so it returns to
+// the pool as soon as the encoder is done with it. If the pool is empty the
+// frame gets a fresh buffer rather than waiting. bpp 3 is packed RGB copied
+// as is; bpp 4 is RGBA/RGBX whose fourth byte is dropped.
+static GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
 		GstClockTime pts, GstClockTime dur, guint64 offset) {
 	gsize size = (gsize)w * h * 3;
-	GstBuffer *buf = gst_buffer_new_allocate(NULL, size, NULL);
+	GstBuffer *buf = NULL;
+	GstBufferPoolAcquireParams params = {0};
+	params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+	if (pool == NULL || gst_buffer_pool_acquire_buffer(pool, &buf, &params) != GST_FLOW_OK)
+		buf = gst_buffer_new_allocate(NULL, size, NULL);
 	if (buf == NULL)
 		return GST_FLOW_ERROR;
 	GstMapInfo map;
@@ -260,6 +289,7 @@ type livePipeline struct {
 	srcPtr   *C.GstElement
 	pipePtr  *C.GstElement
 	counts   *C.MsCounts
+	pool     *C.GstBufferPool
 	stop     chan struct{}
 	stopOnce sync.Once
 	busDone  chan struct{}
@@ -270,7 +300,8 @@ func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) 
 
 // build creates the elements, sets their properties from the description's
 // strings, and links them in order. Nothing runs until start.
-func build(d Description, f *flow) (*livePipeline, error) {
+// poolFrames bounds the buffer pool (0: no pool); frameSize is one frame.
+func build(d Description, f *flow, frameSize, poolFrames int) (*livePipeline, error) {
 	gstInit()
 	pipe, err := gst.NewPipeline("")
 	if err != nil {
@@ -294,6 +325,9 @@ func build(d Description, f *flow) (*livePipeline, error) {
 			if i+1 < len(d.Elements) && len(d.Elements[i+1].Props) > 0 {
 				cs := C.CString(d.Elements[i+1].Props[0].Value)
 				C.ms_set_appsrc_caps(lp.srcPtr, cs)
+				if poolFrames > 0 && frameSize > 0 {
+					lp.pool = C.ms_new_pool(cs, C.guint(frameSize), C.guint(poolFrames))
+				}
 				C.free(unsafe.Pointer(cs))
 			}
 			// The callbacks capture only the flow state, never an element:
@@ -410,14 +444,18 @@ func (lp *livePipeline) start(onEvent func(busEvent)) error {
 // Safe to call more than once.
 func (lp *livePipeline) release() {
 	lp.stopOnce.Do(func() {
-		_ = lp.pipe.SetState(gst.StateNull)
 		close(lp.stop)
-		if !lp.watching {
-			return
+		if lp.watching {
+			// Wake the watcher before stopping the pipeline: a bus in NULL
+			// state drops posted messages, and the watcher would sleep out
+			// its poll timeout (this cost every Close 200 ms).
+			lp.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(lp.pipe, gst.NewStructure("mpegserver-stop")))
+			<-lp.busDone
 		}
-		// Wake the watcher at once instead of at its next timeout.
-		lp.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(lp.pipe, gst.NewStructure("mpegserver-stop")))
-		<-lp.busDone
+		_ = lp.pipe.SetState(gst.StateNull)
+		// Buffers still held downstream keep the pool alive until freed.
+		C.ms_free_pool(lp.pool)
+		lp.pool = nil
 	})
 }
 
@@ -440,7 +478,7 @@ func (lp *livePipeline) readyDot() (string, error) {
 // push gives one frame to appsrc. It never blocks (block=false): back
 // pressure is handled by the caller through the flow state.
 func (lp *livePipeline) push(fr frame, pts, dur time.Duration, offset int64) gst.FlowReturn {
-	ret := C.ms_push(lp.srcPtr, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(fr.data))),
+	ret := C.ms_push(lp.srcPtr, lp.pool, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(fr.data))),
 		C.int(fr.w), C.int(fr.h), C.int(fr.stride), C.int(fr.bpp),
 		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
 	runtime.KeepAlive(fr.data)

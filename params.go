@@ -26,6 +26,8 @@ const (
 	KeyFrameAhead   = "frameAhead" // frames ahead, as set
 	// KeyFrameAheadAuto (bool) says frames ahead follows 2 × GOPSize.
 	KeyFrameAheadAuto = "frameAheadAuto"
+	// KeyPreset is the encoder speed preset (not in the original).
+	KeyPreset = "preset"
 )
 
 // formatName is what the original guesses from the address: the muxer.
@@ -74,6 +76,8 @@ func (s *Server) Parameter(name string) (any, error) {
 		return s.WaitRef().Seconds(), nil
 	case KeyPtsAhead, KeyFrameAhead:
 		return c.FrameAhead, nil
+	case KeyPreset:
+		return c.Preset, nil
 	}
 	return nil, fmt.Errorf("%w: unknown parameter %q (known: %s)", ErrBadParameter, name, strings.Join(parameterNames(), ", "))
 }
@@ -105,6 +109,7 @@ func (s *Server) Parameters() map[string]any {
 		KeyFrameRate:    [2]int{c.FrameRate.Num, c.FrameRate.Den},
 		KeyWaitRef:      s.WaitRef().Seconds(),
 		KeyPtsAhead:     c.FrameAhead,
+		KeyPreset:       c.Preset,
 	}
 	if c.WidthSrc != 0 {
 		m[KeyWidthSrc] = c.WidthSrc
@@ -153,6 +158,12 @@ func (s *Server) SetParameters(params map[string]any) error {
 				return bad("a string")
 			}
 			opts = append(opts, Codec(str))
+		case KeyPreset:
+			str, ok := v.(string)
+			if !ok {
+				return bad("a string")
+			}
+			opts = append(opts, Preset(str))
 		case KeyFormatName:
 			if _, ok := v.(string); !ok {
 				return bad("a string")

@@ -92,9 +92,7 @@ func x264Props(c Config) []Prop {
 		{Name: "key-int-max", Value: strconv.Itoa(c.GOPSize)},
 		{Name: "bframes", Value: strconv.Itoa(c.MaxBFrames)},
 		{Name: "threads", Value: strconv.Itoa(c.Threads)},
-		// veryfast is the usual live preset: real time on small machines
-		// with little quality lost against slower presets.
-		{Name: "speed-preset", Value: "veryfast"},
+		{Name: "speed-preset", Value: c.Preset},
 	}
 	if c.MaxBFrames == 0 {
 		// No reordering, no lookahead: each frame leaves as soon as it is coded.
@@ -114,7 +112,7 @@ func x265Props(c Config) []Prop {
 	p := []Prop{
 		{Name: "bitrate", Value: encoderKbps(c.BitRate)},
 		{Name: "key-int-max", Value: strconv.Itoa(c.GOPSize)},
-		{Name: "speed-preset", Value: "veryfast"},
+		{Name: "speed-preset", Value: c.Preset},
 	}
 	if c.MaxBFrames == 0 {
 		p = append(p, Prop{Name: "tune", Value: "zerolatency"})
@@ -268,7 +266,7 @@ func Compile(c Config) (Description, error) {
 	}
 	ws, hs := c.SourceSize()
 	fr := c.FrameRate.String()
-	soft, _ := queueBounds(c)
+	soft, _ := queueBounds(c, t.Live())
 	d := Description{Live: t.Live(), Elements: []ElementDesc{
 		{Factory: "appsrc", Props: []Prop{
 			// A stream plays in real time; a file is written as fast as
@@ -283,13 +281,19 @@ func Compile(c Config) (Description, error) {
 			// The queue is bounded in frames; the byte bound (200 kB by
 			// default, less than one frame) would fire on every push.
 			{Name: "max-buffers", Value: strconv.Itoa(soft)},
+			// Ask for more at half full, not only once empty, so the
+			// encoder never waits for the next frame to be copied in.
+			{Name: "min-percent", Value: "50"},
 			{Name: "max-bytes", Value: "0"},
 			{Name: "max-time", Value: "0"},
 		}},
 		{Factory: "capsfilter", Props: []Prop{{Name: "caps", Value: fmt.Sprintf(
 			"video/x-raw,format=RGB,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", ws, hs, fr)}}},
-		{Factory: "videoconvert"},
-		{Factory: "videoscale"},
+		// Conversion shares the encoder's thread setting (0: every core);
+		// GStreamer's default of one thread made 720p and 1080p slower
+		// than ffmpeg, whose RGB->YUV conversion is faster single-threaded.
+		{Factory: "videoconvert", Props: []Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
+		{Factory: "videoscale", Props: []Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
 		// I420 explicitly: from RGB, x264enc would otherwise pick Y444 and
 		// produce High 4:4:4, which most players cannot decode. Square
 		// pixels make videoscale stretch to the output size, as sws_scale does.
@@ -411,12 +415,21 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// fileQueue is appsrc's queue, in frames, for file targets.
+const fileQueue = 4
+
 // queueBounds gives the appsrc queue's soft bound (max-buffers: enough-data
 // fires there and ServeFrameBlock waits) and the hard cap at which
 // ServeFrame refuses frames. The hard cap leaves room for a caller that
 // follows WaitRef loosely, but never more than 512 MiB of raw frames.
-func queueBounds(c Config) (soft, hard int) {
+func queueBounds(c Config, live bool) (soft, hard int) {
 	soft = c.FrameAhead + 1
+	if !live {
+		// A file has no play time to run ahead of. A short queue means
+		// few buffers: at 1080p each new buffer is 6 MB of fresh pages,
+		// and faulting in frames-ahead of them cost more than encoding.
+		soft = fileQueue
+	}
 	hard = 2*soft + 2
 	if fs := c.FrameSize(); fs > 0 {
 		if byBytes := (512 << 20) / fs; hard > byBytes {

@@ -129,9 +129,9 @@ func (s *Server) Setup(addr string) error {
 		f.Close()
 	}
 	st := &stream{cfg: cfg, desc: desc, flow: newFlow(), done: make(chan struct{}), eos: make(chan struct{}), pipeEOS: make(chan struct{})}
-	st.soft, st.hard = queueBounds(cfg)
+	st.soft, st.hard = queueBounds(cfg, t.Live())
 	st.tl = clockTimeline{rate: cfg.FrameRate, ahead: cfg.FrameAhead, offline: !t.Live()}
-	st.lp, err = build(desc, st.flow)
+	st.lp, err = build(desc, st.flow, cfg.FrameSize(), st.hard+2)
 	if err != nil {
 		return err
 	}
@@ -435,7 +435,7 @@ func DotGraph(c Config) (string, error) {
 	if err := checkInstalled(desc, c.Codec); err != nil {
 		return "", err
 	}
-	lp, err := build(desc, newFlow())
+	lp, err := build(desc, newFlow(), 0, 0)
 	if err != nil {
 		return "", err
 	}

@@ -15,6 +15,7 @@ type streamFlags struct {
 	width, height              int
 	srcWidth, srcHeight        int
 	gop, maxB, ahead, threads  int
+	preset                     string
 	framerate                  string
 	setupTimeout, closeTimeout time.Duration
 }
@@ -33,6 +34,7 @@ func addStreamFlags(fs *flag.FlagSet) *streamFlags {
 	fs.StringVar(&f.framerate, "framerate", d.FrameRate.String(), "frame rate as num/den, or a number")
 	fs.IntVar(&f.ahead, "frame-ahead", -1, "frames that may be served ahead of play time (-1: 2 × gop)")
 	fs.IntVar(&f.threads, "threads", d.Threads, "encoder threads (0: automatic)")
+	fs.StringVar(&f.preset, "preset", d.Preset, "encoder speed preset: ultrafast ... veryslow")
 	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long to wait for the RTSP server")
 	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long to wait for queued frames when stopping")
 	return f
@@ -47,7 +49,7 @@ func (f *streamFlags) options() ([]mpegserver.Option, error) {
 	opts := []mpegserver.Option{
 		mpegserver.Codec(f.codec), mpegserver.BitRate(f.bitrate), mpegserver.Size(f.width, f.height),
 		mpegserver.SourceSize(f.srcWidth, f.srcHeight), mpegserver.GOPSize(f.gop), mpegserver.MaxBFrames(f.maxB),
-		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads),
+		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads), mpegserver.Preset(f.preset),
 		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout),
 	}
 	if f.ahead >= 0 {

@@ -1,0 +1,657 @@
+// Command bench measures the library against gst-launch-1.0 and ffmpeg on
+// the same frames, and writes docs/benchmarks.md with a PNG chart.
+//
+//	go run ./bench            # every figure, about 8 minutes
+//	go run ./bench -quick     # shorter runs, for a smoke test
+//
+// Figures: 1 throughput (unpaced, to /dev/null), 2 blocking pacing, 3
+// latency push→decoded through the embedded RTSP server, 4 memory, 5 how
+// many real-time streams one process holds. Frames are drawn before any
+// timing starts and every contender gets the same ones.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+)
+
+var (
+	quick   = flag.Bool("quick", false, "shorter runs (a smoke test; figures are rougher)")
+	reps    = flag.Int("reps", 3, "repetitions per throughput contender (the median is reported)")
+	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
+	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
+	figures = flag.String("figures", "1,2,3,4,5", "which figures to run")
+)
+
+type size struct{ w, h int }
+
+func (s size) String() string { return fmt.Sprintf("%dx%d", s.w, s.h) }
+
+func main() {
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+	tmp, err := os.MkdirTemp("", "mpegserver-bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	r := &report{machine: machineInfo(), date: time.Now().UTC().Format("2006-01-02 15:04 MST"), quick: *quick}
+	want := func(n string) bool { return strings.Contains(","+*figures+",", ","+n+",") }
+	if want("1") {
+		r.throughput = figThroughput(tmp)
+	}
+	if want("2") {
+		r.pacing = figPacing()
+	}
+	if want("3") {
+		r.latency = figLatency()
+	}
+	if want("4") {
+		r.memory = figMemory()
+	}
+	if want("5") {
+		r.scale = figScale()
+	}
+	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
+	fmt.Print(md)
+	if err := os.MkdirAll(filepath.Dir(*outMD), 0o755); err == nil {
+		err = os.WriteFile(*outMD, []byte(md), 0o644)
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	if len(r.throughput) > 0 {
+		if err := writeChart(*outPNG, r); err != nil {
+			log.Fatal(err)
+		}
+	}
+	log.Printf("wrote %s and %s", *outMD, *outPNG)
+}
+
+func relTo(md, png string) string {
+	rel, err := filepath.Rel(filepath.Dir(md), png)
+	if err != nil {
+		return png
+	}
+	return rel
+}
+
+// frames draws n distinct test-pattern frames.
+func frames(sz size, n int) [][]byte {
+	out := make([][]byte, n)
+	t := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for i := range out {
+		out[i] = make([]byte, sz.w*sz.h*3)
+		testpattern.Draw(out[i], sz.w, sz.h, i, t.Add(time.Duration(i)*time.Second/30))
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func run(name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	err := cmd.Run()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v\n%s", name, err, out.String())
+	}
+	return time.Since(t0), nil
+}
+
+// ---- figure 1: throughput ----
+
+type tpRow struct {
+	size                  size
+	lib, gst, ffmpeg      float64 // median fps
+	libAll, gstAll, ffAll []float64
+	allocs                float64 // Go allocations per ServeFrameBlock
+}
+
+const tpFrames = 300
+
+func tpOptions(sz size) []mpegserver.Option {
+	return []mpegserver.Option{mpegserver.Size(sz.w, sz.h), mpegserver.Preset("ultrafast"), mpegserver.BitRate(4000),
+		mpegserver.GOPSize(30), mpegserver.MaxBFrames(0), mpegserver.FrameRate(30, 1)}
+}
+
+func figThroughput(tmp string) []tpRow {
+	sizes := []size{{640, 360}, {1280, 720}, {1920, 1080}}
+	var rows []tpRow
+	for _, sz := range sizes {
+		log.Printf("figure 1: %v, drawing %d frames", sz, tpFrames)
+		fr := frames(sz, tpFrames)
+		raw := filepath.Join(tmp, "frames-"+sz.String()+".rgb")
+		f, err := os.Create(raw)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, b := range fr {
+			f.Write(b)
+		}
+		f.Close()
+		row := tpRow{size: sz}
+		// The gst-launch contender runs the library's own pipeline, with
+		// appsrc replaced by a file source.
+		s := mpegserver.New()
+		_ = s.SetParameter(tpOptions(sz)...)
+		s.ResetPath("/dev/null")
+		line, err := s.LaunchLine()
+		if err != nil {
+			log.Fatal(err)
+		}
+		i, j := strings.Index(line, "appsrc"), strings.Index(line, " ! ")
+		gstLine := line[:i] + fmt.Sprintf("filesrc location=%s ! rawvideoparse width=%d height=%d format=rgb framerate=30/1", raw, sz.w, sz.h) + line[j:]
+		ffArgs := []string{"-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", sz.String(), "-r", "30", "-i", raw,
+			"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "4096k", "-g", "30",
+			"-keyint_min", "30", "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p", "-f", "h264", "/dev/null"}
+		for r := 0; r < *reps; r++ {
+			// Interleave contenders so drift in machine load hits all alike.
+			d, err := libEncode(sz, fr)
+			if err != nil {
+				log.Fatal(err)
+			}
+			row.libAll = append(row.libAll, tpFrames/d.Seconds())
+			d, err = run("sh", "-c", "exec "+gstLine)
+			if err != nil {
+				log.Fatal(err)
+			}
+			row.gstAll = append(row.gstAll, tpFrames/d.Seconds())
+			d, err = run("ffmpeg", ffArgs...)
+			if err != nil {
+				log.Fatal(err)
+			}
+			row.ffAll = append(row.ffAll, tpFrames/d.Seconds())
+		}
+		row.lib, row.gst, row.ffmpeg = median(row.libAll), median(row.gstAll), median(row.ffAll)
+		row.allocs = allocsPerFrame(sz, fr)
+		log.Printf("figure 1: %v: library %.1f fps, gst-launch %.1f, ffmpeg %.1f; %.2f allocs/frame", sz, row.lib, row.gst, row.ffmpeg, row.allocs)
+		os.Remove(raw)
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// libEncode times Setup, every frame and Close: what a program pays.
+func libEncode(sz size, fr [][]byte) (time.Duration, error) {
+	t0 := time.Now()
+	s := mpegserver.New()
+	if err := s.SetParameter(tpOptions(sz)...); err != nil {
+		return 0, err
+	}
+	if err := s.Setup("/dev/null"); err != nil {
+		return 0, err
+	}
+	for _, b := range fr {
+		if err := s.ServeFrameBlock(b); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.Close(); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+func allocsPerFrame(sz size, fr [][]byte) float64 {
+	s := mpegserver.New()
+	_ = s.SetParameter(tpOptions(sz)...)
+	if err := s.Setup("/dev/null"); err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	i := 0
+	return testing.AllocsPerRun(100, func() {
+		_ = s.ServeFrameBlock(fr[i%len(fr)])
+		i++
+	})
+}
+
+// ---- figure 2: pacing ----
+
+type pacingResult struct {
+	seconds            float64
+	frames             int
+	rate, rateErr      float64
+	p50, p99, maxGap   time.Duration
+	maxAhead, frameAhd int64
+}
+
+func figPacing() pacingResult {
+	secs := 20.0
+	if *quick {
+		secs = 5
+	}
+	log.Printf("figure 2: pacing, %v s at 30 fps", secs)
+	relay := startRelay()
+	defer relay.Close()
+	fr := frames(size{640, 360}, 60)
+	s := mpegserver.New()
+	if err := s.Setup(relay.URL("pace")); err != nil {
+		log.Fatal(err)
+	}
+	ahead := s.Config().FrameAhead
+	n := ahead + 1 + int(secs*30)
+	returns := make([]time.Time, n)
+	for i := 0; i < n; i++ {
+		if err := s.ServeFrameBlock(fr[i%len(fr)]); err != nil {
+			log.Fatal(err)
+		}
+		returns[i] = time.Now()
+	}
+	st := s.Stats()
+	_ = s.Close()
+	// Steady state: after the first frame-ahead+1 frames, which go at once.
+	steady := returns[ahead+1:]
+	var gaps []time.Duration
+	for i := 1; i < len(steady); i++ {
+		gaps = append(gaps, steady[i].Sub(steady[i-1]))
+	}
+	rate := float64(len(steady)-1) / steady[len(steady)-1].Sub(steady[0]).Seconds()
+	res := pacingResult{seconds: secs, frames: n, rate: rate, rateErr: (rate - 30) / 30,
+		p50: percentile(gaps, 0.5), p99: percentile(gaps, 0.99), maxGap: percentile(gaps, 1),
+		maxAhead: st.MaxAhead, frameAhd: int64(ahead)}
+	log.Printf("figure 2: %.3f fps (%.3f%%), gaps p50 %v p99 %v max %v, max ahead %d", rate, 100*res.rateErr, res.p50, res.p99, res.maxGap, st.MaxAhead)
+	return res
+}
+
+func startRelay() *rtspserver.Server {
+	relay := &rtspserver.Server{}
+	if err := relay.Start(); err != nil {
+		log.Fatal(err)
+	}
+	return relay
+}
+
+// ---- figure 3: latency ----
+
+type latRow struct {
+	who      string
+	size     size
+	ahead    string
+	p50, p99 time.Duration
+	n        int
+}
+
+// reader decodes the stream with ffmpeg and reports each frame index with
+// the time it came out of the decoder.
+func reader(ctx context.Context, url string, sz size, got func(idx int, at time.Time)) (*exec.Cmd, error) {
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-fflags", "nobuffer", "-flags", "low_delay",
+		"-rtsp_transport", "tcp", "-i", url, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		br := bufio.NewReaderSize(out, 1<<20)
+		b := make([]byte, sz.w*sz.h*3)
+		for {
+			if _, err := io.ReadFull(br, b); err != nil {
+				return
+			}
+			at := time.Now()
+			if i, ok := testpattern.Decode(b, sz.w, sz.h); ok {
+				got(i, at)
+			}
+		}
+	}()
+	return cmd, nil
+}
+
+func figLatency() []latRow {
+	secs := 10 * time.Second
+	if *quick {
+		secs = 4 * time.Second
+	}
+	var rows []latRow
+	for _, sz := range []size{{640, 360}, {1280, 720}} {
+		fr := frames(sz, 30*int(secs.Seconds()+4))
+		for _, ahead := range []int{1, -1} {
+			rows = append(rows, latencyLib(sz, fr, ahead, secs))
+		}
+		rows = append(rows, latencyFFmpeg(sz, fr, secs))
+	}
+	return rows
+}
+
+type latRec struct {
+	mu     sync.Mutex
+	pushed map[int]time.Time
+	lat    []time.Duration
+}
+
+func (l *latRec) push(i int) {
+	l.mu.Lock()
+	l.pushed[i] = time.Now()
+	l.mu.Unlock()
+}
+
+func (l *latRec) got(i int, at time.Time) {
+	l.mu.Lock()
+	if p, ok := l.pushed[i]; ok && i >= 60 { // past start-up
+		l.lat = append(l.lat, at.Sub(p))
+	}
+	l.mu.Unlock()
+}
+
+func latencyLib(sz size, fr [][]byte, ahead int, d time.Duration) latRow {
+	relay := startRelay()
+	defer relay.Close()
+	s := mpegserver.New()
+	opts := []mpegserver.Option{mpegserver.Size(sz.w, sz.h)}
+	label := "default (2×GOP = 60)"
+	if ahead >= 0 {
+		opts = append(opts, mpegserver.FrameAhead(ahead))
+		label = strconv.Itoa(ahead)
+	}
+	_ = s.SetParameter(opts...)
+	if err := s.Setup(relay.URL("lat")); err != nil {
+		log.Fatal(err)
+	}
+	rec := &latRec{pushed: map[int]time.Time{}}
+	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Second)
+	defer cancel()
+	var once sync.Once
+	var rd *exec.Cmd
+	stop := time.Now().Add(d)
+	for i := 0; time.Now().Before(stop) && i < len(fr); i++ {
+		if err := s.ServeFrameBlock(fr[i]); err != nil {
+			log.Fatal(err)
+		}
+		rec.push(i)
+		once.Do(func() {
+			go func() {
+				_ = relay.WaitPublisher(ctx, "lat")
+				var err error
+				rd, err = reader(ctx, relay.URL("lat"), sz, rec.got)
+				if err != nil {
+					log.Fatal(err)
+				}
+			}()
+		})
+	}
+	_ = s.Close()
+	_ = relay.WaitUnpublished(ctx, "lat")
+	time.Sleep(300 * time.Millisecond) // let the reader drain what it decoded
+	cancel()
+	if rd != nil {
+		_ = rd.Wait()
+	}
+	return latResult("library", sz, label, rec)
+}
+
+func latResult(who string, sz size, ahead string, rec *latRec) latRow {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	row := latRow{who: who, size: sz, ahead: ahead, p50: percentile(rec.lat, 0.5), p99: percentile(rec.lat, 0.99), n: len(rec.lat)}
+	log.Printf("figure 3: %s %v frames-ahead %s: p50 %v p99 %v (%d frames)", who, sz, ahead, row.p50.Round(time.Millisecond), row.p99.Round(time.Millisecond), row.n)
+	return row
+}
+
+func latencyFFmpeg(sz size, fr [][]byte, d time.Duration) latRow {
+	relay := startRelay()
+	defer relay.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
+	defer cancel()
+	pub := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-re", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", sz.String(),
+		"-r", "30", "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-bf", "0",
+		"-b:v", "2097k", "-pix_fmt", "yuv420p", "-f", "rtsp", "-rtsp_transport", "tcp", relay.URL("lat"))
+	in, err := pub.StdinPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pub.Start(); err != nil {
+		log.Fatal(err)
+	}
+	rec := &latRec{pushed: map[int]time.Time{}}
+	go func() {
+		_ = relay.WaitPublisher(ctx, "lat")
+		rd, err := reader(ctx, relay.URL("lat"), sz, rec.got)
+		if err == nil {
+			go rd.Wait()
+		}
+	}()
+	stop := time.Now().Add(d)
+	for i := 0; time.Now().Before(stop) && i < len(fr); i++ {
+		if _, err := in.Write(fr[i]); err != nil {
+			log.Fatal(err)
+		}
+		rec.push(i)
+	}
+	in.Close()
+	_ = pub.Wait()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	return latResult("ffmpeg -re ... -tune zerolatency -f rtsp", sz, "-", rec)
+}
+
+// ---- figure 4: memory ----
+
+type memResult struct {
+	warmRSS, afterRSS int64 // bytes
+	frames            int
+	cycles            int
+	cycRSS0, cycRSS1  int64
+	cycG0, cycG1      int
+}
+
+func rss() int64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func figMemory() memResult {
+	n, cycles := 10000, 200
+	if *quick {
+		n, cycles = 2000, 30
+	}
+	log.Printf("figure 4: memory over %d frames and %d Setup/Close cycles", n, cycles)
+	fr := frames(size{640, 360}, 300)
+	s := mpegserver.New()
+	if err := s.Setup("/dev/null"); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < 300; i++ {
+		_ = s.ServeFrameBlock(fr[i])
+	}
+	res := memResult{frames: n, cycles: cycles}
+	res.warmRSS = rss()
+	for i := 0; i < n; i++ {
+		if err := s.ServeFrameBlock(fr[i%len(fr)]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	res.afterRSS = rss()
+	_ = s.Close()
+	relay := startRelay()
+	defer relay.Close()
+	cycle := func(i int) {
+		c := mpegserver.New()
+		_ = c.SetParameter(mpegserver.Size(320, 240))
+		if err := c.Setup(relay.URL(fmt.Sprintf("c%d", i))); err != nil {
+			log.Fatal(err)
+		}
+		for j := 0; j < 5; j++ {
+			_ = c.ServeFrameBlock(fr[0][:320*240*3])
+		}
+		_ = c.Close()
+	}
+	cycle(-1)
+	res.cycRSS0, res.cycG0 = rss(), runtime.NumGoroutine()
+	for i := 0; i < cycles; i++ {
+		cycle(i)
+	}
+	time.Sleep(300 * time.Millisecond) // closed sessions' goroutines end just after Close
+	res.cycRSS1, res.cycG1 = rss(), runtime.NumGoroutine()
+	log.Printf("figure 4: RSS %.1f -> %.1f MB over %d frames; cycles RSS %.1f -> %.1f MB, goroutines %d -> %d",
+		mb(res.warmRSS), mb(res.afterRSS), n, mb(res.cycRSS0), mb(res.cycRSS1), res.cycG0, res.cycG1)
+	return res
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// ---- figure 5: scale ----
+
+type scaleStep struct {
+	n             int
+	libMin, ffMin float64 // slowest stream's fps
+}
+
+func figScale() []scaleStep {
+	window := 6 * time.Second
+	if *quick {
+		window = 3 * time.Second
+	}
+	fr := frames(size{640, 360}, 90)
+	var steps []scaleStep
+	libOK, ffOK := true, true
+	for _, n := range []int{1, 2, 3, 4, 6, 8, 10} {
+		if !libOK && !ffOK {
+			break
+		}
+		st := scaleStep{n: n}
+		if libOK {
+			st.libMin = scaleLib(n, fr, window)
+			libOK = st.libMin >= 29.5
+		}
+		if ffOK {
+			st.ffMin = scaleFFmpeg(n, fr, window)
+			ffOK = st.ffMin >= 29.5
+		}
+		log.Printf("figure 5: %d streams: slowest library stream %.1f fps, slowest ffmpeg %.1f fps", n, st.libMin, st.ffMin)
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+// measure counts frames each path receives at the server over the window,
+// after a warm-up that lets start-up bursts pass.
+func measure(relay *rtspserver.Server, paths []string, window time.Duration) float64 {
+	time.Sleep(3 * time.Second)
+	f0 := make([]uint64, len(paths))
+	for i, p := range paths {
+		f0[i] = relay.Info(p).Frames
+	}
+	time.Sleep(window)
+	slowest := 1e9
+	for i, p := range paths {
+		fps := float64(relay.Info(p).Frames-f0[i]) / window.Seconds()
+		slowest = min(slowest, fps)
+	}
+	return slowest
+}
+
+func scaleLib(n int, fr [][]byte, window time.Duration) float64 {
+	relay := startRelay()
+	defer relay.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	paths := make([]string, n)
+	for k := 0; k < n; k++ {
+		paths[k] = fmt.Sprintf("s%d", k)
+		s := mpegserver.New() // defaults: 640x360@30, veryfast, zerolatency
+		if err := s.Setup(relay.URL(paths[k])); err != nil {
+			log.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				if s.ServeFrameContext(ctx, fr[i%len(fr)]) != nil {
+					break
+				}
+			}
+			_ = s.Close()
+		}()
+	}
+	slowest := measure(relay, paths, window)
+	cancel()
+	wg.Wait()
+	return slowest
+}
+
+func scaleFFmpeg(n int, fr [][]byte, window time.Duration) float64 {
+	relay := startRelay()
+	defer relay.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	paths := make([]string, n)
+	for k := 0; k < n; k++ {
+		paths[k] = fmt.Sprintf("f%d", k)
+		cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-re", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360",
+			"-r", "30", "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-bf", "0",
+			"-b:v", "2097k", "-pix_fmt", "yuv420p", "-f", "rtsp", "-rtsp_transport", "tcp", relay.URL(paths[k]))
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			log.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				if _, err := in.Write(fr[i%len(fr)]); err != nil {
+					break
+				}
+			}
+			in.Close()
+			_ = cmd.Wait()
+		}()
+	}
+	slowest := measure(relay, paths, window)
+	cancel()
+	wg.Wait()
+	return slowest
+}
