@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short demo snapshot clean
+.PHONY: help deps build vet fmt-check test test-short demo snapshot bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test-short: ## the tests without the race detector, quicker while editing
 demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)
 	$(GO) build -o bin/mpegserver ./cmd/mpegserver
 	./bin/mpegserver push $(ARGS)
+
+bench: deps ## measure against gst-launch-1.0 and ffmpeg (about 8 min); writes docs/benchmarks.md and its chart
+	$(GO) run ./bench
 
 snapshot: ## grab a frame of the test pattern from a real stream into docs/img/testpattern.png
 	bash scripts/snapshot.sh docs/img/testpattern.png

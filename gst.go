@@ -5,11 +5,12 @@ package mpegserver
 // not the design.
 
 /*
-#cgo pkg-config: gstreamer-1.0 gstreamer-app-1.0
+#cgo pkg-config: gstreamer-1.0 gstreamer-base-1.0 gstreamer-app-1.0
 #include <stdlib.h>
 #include <string.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/base/gstbasesink.h>
 
 // ms_set_arg sets a property from its gst-launch string form, through the
 // same deserializer gst-launch-1.0 uses. Strings are set as they are, so a
@@ -194,6 +195,20 @@ static MsCounts *ms_watch_output(GstElement *e) {
 static gint64 ms_counts_frames(MsCounts *c) { return c ? __atomic_load_n(&c->frames, __ATOMIC_RELAXED) : 0; }
 static gint64 ms_counts_bytes(MsCounts *c) { return c ? __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) : 0; }
 
+// ms_nosync turns off clock sync on every sink created inside the pipeline
+// (rtspclientsink makes its own when it starts recording): frames go out as
+// soon as they are encoded, as FFmpeg sends them; the blocking call and the
+// frames-ahead rule already pace the producer. Holding each frame until its
+// play time added about two frame periods of latency (measured).
+static void ms_on_deep_added(GstBin *bin, GstBin *sub, GstElement *e, gpointer data) {
+	if (GST_IS_BASE_SINK(e))
+		g_object_set(e, "sync", FALSE, NULL);
+}
+
+static void ms_nosync(GstElement *pipe) {
+	g_signal_connect(pipe, "deep-element-added", G_CALLBACK(ms_on_deep_added), NULL);
+}
+
 // ms_running_time is the pipeline's running time now: clock time minus base
 // time, the time line buffer timestamps are on. -1 before PLAYING.
 static gint64 ms_running_time(GstElement *pipe) {
@@ -338,6 +353,9 @@ func build(d Description, f *flow, frameSize, poolFrames int) (*livePipeline, er
 			})
 		}
 		lp.elems = append(lp.elems, e)
+	}
+	if d.Live {
+		C.ms_nosync(lp.pipePtr)
 	}
 	if err := pipe.AddMany(lp.elems...); err != nil {
 		return nil, fmt.Errorf("%w: adding elements: %v", ErrPipeline, err)

@@ -105,7 +105,7 @@ func TestNonBlocking(t *testing.T) {
 	if got := s.Stats().Refused; got != int64(refused) {
 		t.Errorf("Stats().Refused = %d, saw %d refusals", got, refused)
 	}
-	if q := s.Stats().Queued; q > 2*(ahead+1)+2 {
+	if q := s.Stats().Queued; q > 2*(ahead+2)+2 {
 		t.Errorf("queue holds %d frames, above its hard cap", q)
 	}
 	if slowest > 100*time.Millisecond {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -91,9 +92,13 @@ func runPush(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	shown := mpegserver.Redact(addr)
-	fmt.Fprintf(stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
-		cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
-	fmt.Fprintf(stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
+	if strings.Contains(addr, "://") && !strings.HasPrefix(strings.ToLower(addr), "file://") {
+		fmt.Fprintf(stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
+			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
+		fmt.Fprintf(stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
+	} else {
+		fmt.Fprintf(stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
