@@ -7,6 +7,7 @@ package mpegserver
 /*
 #cgo pkg-config: gstreamer-1.0 gstreamer-base-1.0 gstreamer-app-1.0
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
@@ -209,6 +210,20 @@ static void ms_nosync(GstElement *pipe) {
 	g_signal_connect(pipe, "deep-element-added", G_CALLBACK(ms_on_deep_added), NULL);
 }
 
+extern void goMsFlow(uintptr_t h, int enough);
+
+static void ms_need_data(GstAppSrc *src, guint length, gpointer h) { goMsFlow((uintptr_t)h, 0); }
+static void ms_enough_data(GstAppSrc *src, gpointer h) { goMsFlow((uintptr_t)h, 1); }
+
+// ms_flow_callbacks reports appsrc's need-data / enough-data to the flow
+// state behind handle h (a runtime/cgo.Handle).
+static void ms_flow_callbacks(GstElement *e, uintptr_t h) {
+	GstAppSrcCallbacks cb = {0};
+	cb.need_data = ms_need_data;
+	cb.enough_data = ms_enough_data;
+	gst_app_src_set_callbacks(GST_APP_SRC(e), &cb, (gpointer)h, NULL);
+}
+
 // ms_running_time is the pipeline's running time now: clock time minus base
 // time, the time line buffer timestamps are on. -1 before PLAYING.
 static gint64 ms_running_time(GstElement *pipe) {
@@ -228,13 +243,13 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/go-gst/go-gst/gst/app"
 )
 
 var initOnce sync.Once
@@ -298,17 +313,18 @@ const (
 
 // livePipeline is a built GStreamer pipeline.
 type livePipeline struct {
-	pipe     *gst.Pipeline
-	elems    []*gst.Element // in Description order
-	appsrc   *gst.Element
-	srcPtr   *C.GstElement
-	pipePtr  *C.GstElement
-	counts   *C.MsCounts
-	pool     *C.GstBufferPool
-	stop     chan struct{}
-	stopOnce sync.Once
-	busDone  chan struct{}
-	watching bool // the bus watcher runs (start was called)
+	pipe       *gst.Pipeline
+	elems      []*gst.Element // in Description order
+	appsrc     *gst.Element
+	srcPtr     *C.GstElement
+	pipePtr    *C.GstElement
+	counts     *C.MsCounts
+	pool       *C.GstBufferPool
+	flowHandle cgo.Handle
+	stop       chan struct{}
+	stopOnce   sync.Once
+	busDone    chan struct{}
+	watching   bool // the bus watcher runs (start was called)
 }
 
 func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) }
@@ -345,12 +361,10 @@ func build(d Description, f *flow, frameSize, poolFrames int) (*livePipeline, er
 				}
 				C.free(unsafe.Pointer(cs))
 			}
-			// The callbacks capture only the flow state, never an element:
-			// a closure holding an element would keep the pipeline alive.
-			app.SrcFromElement(e).SetCallbacks(&app.SourceCallbacks{
-				NeedDataFunc:   func(_ *app.Source, _ uint) { f.setEnough(false) },
-				EnoughDataFunc: func(_ *app.Source) { f.setEnough(true) },
-			})
+			// The handle refers to the flow state only, never an element,
+			// so nothing here keeps the pipeline alive; release deletes it.
+			lp.flowHandle = cgo.NewHandle(f)
+			C.ms_flow_callbacks(lp.srcPtr, C.uintptr_t(lp.flowHandle))
 		}
 		lp.elems = append(lp.elems, e)
 	}
@@ -474,6 +488,10 @@ func (lp *livePipeline) release() {
 		// Buffers still held downstream keep the pool alive until freed.
 		C.ms_free_pool(lp.pool)
 		lp.pool = nil
+		if lp.flowHandle != 0 {
+			// In NULL state appsrc calls back no more.
+			lp.flowHandle.Delete()
+		}
 	})
 }
 
