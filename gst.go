@@ -5,13 +5,14 @@ package mpegserver
 // not the design.
 
 /*
-#cgo pkg-config: gstreamer-1.0 gstreamer-base-1.0 gstreamer-app-1.0
+#cgo pkg-config: gstreamer-1.0 gstreamer-base-1.0 gstreamer-app-1.0 gstreamer-video-1.0
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
 
 // ms_set_arg sets a property from its gst-launch string form, through the
 // same deserializer gst-launch-1.0 uses. Strings are set as they are, so a
@@ -75,15 +76,21 @@ static void ms_set_appsrc_caps(GstElement *src, const char *caps) {
 	gst_caps_unref(c);
 }
 
-// ms_new_pool makes the pool frames are copied into: buffers come back to
-// it when the encoder is done with them, so after warm-up no frame pays for
-// a fresh allocation (at 1080p, fresh 6 MB buffers mean fresh pages and
-// their page faults on every frame).
-static GstBufferPool *ms_new_pool(const char *caps_str, guint size, guint max) {
+// ms_new_pool makes the pool frames are converted into: buffers come back
+// to it when the encoder is done with them, so after warm-up no frame pays
+// for a fresh allocation (at 1080p, fresh buffers mean fresh pages and
+// their page faults on every frame). Buffers are sized from the caps.
+static GstBufferPool *ms_new_pool(const char *caps_str, guint max) {
+	GstCaps *caps = gst_caps_from_string(caps_str);
+	GstVideoInfo info;
+	if (caps == NULL || !gst_video_info_from_caps(&info, caps)) {
+		if (caps != NULL)
+			gst_caps_unref(caps);
+		return NULL;
+	}
 	GstBufferPool *pool = gst_buffer_pool_new();
 	GstStructure *conf = gst_buffer_pool_get_config(pool);
-	GstCaps *caps = gst_caps_from_string(caps_str);
-	gst_buffer_pool_config_set_params(conf, caps, size, 0, max);
+	gst_buffer_pool_config_set_params(conf, caps, info.size, 0, max);
 	gst_caps_unref(caps);
 	if (!gst_buffer_pool_set_config(pool, conf) || !gst_buffer_pool_set_active(pool, TRUE)) {
 		gst_object_unref(pool);
@@ -99,19 +106,67 @@ static void ms_free_pool(GstBufferPool *pool) {
 	gst_object_unref(pool);
 }
 
-// ms_push copies one frame into a pooled buffer and gives it to appsrc,
-// which takes the only reference: no Go object holds it, so it returns to
-// the pool as soon as the encoder is done with it. If the pool is empty the
-// frame gets a fresh buffer rather than waiting. bpp 3 is packed RGB copied
-// as is; bpp 4 is RGBA/RGBX whose fourth byte is dropped.
+// Y'CbCr coefficients, limited range, scaled by 256: Y from R, G, B; then
+// Cb; then Cr. Each chroma row sums to 0 so greys get exactly 128.
+static const int ms_bt601[9] = {66, 129, 25, -38, -74, 112, 112, -94, -18};
+static const int ms_bt709[9] = {47, 157, 16, -26, -86, 112, 112, -102, -10};
+
+// ms_to_i420 converts packed RGB (bpp 3) or RGBx (bpp 4, the fourth byte
+// ignored) to I420 in one pass over the source: two rows at a time, each
+// 2x2 block's chroma from the mean of its four pixels (as swscale does).
+// Odd sizes repeat the last row or column. Inlined per bpp so the compiler
+// sees a constant pixel stride.
+static inline __attribute__((always_inline)) void ms_to_i420(const guint8 *src, int w, int h, int stride, const int bpp,
+		guint8 *yp, int ys, guint8 *up, int us, guint8 *vp, int vs, const int *k) {
+	const int kyr = k[0], kyg = k[1], kyb = k[2], kur = k[3], kug = k[4], kub = k[5], kvr = k[6], kvg = k[7], kvb = k[8];
+	for (int j = 0; j < h; j += 2) {
+		const guint8 *r0 = src + (gsize)j * stride;
+		const guint8 *r1 = j + 1 < h ? r0 + stride : r0;
+		guint8 *y0 = yp + (gsize)j * ys;
+		guint8 *y1 = j + 1 < h ? y0 + ys : y0;
+		guint8 *u = up + (gsize)(j / 2) * us;
+		guint8 *v = vp + (gsize)(j / 2) * vs;
+		for (int i = 0; i < w; i++) {
+			const guint8 *a = r0 + i * bpp, *b = r1 + i * bpp;
+			y0[i] = (guint8)(((kyr * a[0] + kyg * a[1] + kyb * a[2] + 128) >> 8) + 16);
+			y1[i] = (guint8)(((kyr * b[0] + kyg * b[1] + kyb * b[2] + 128) >> 8) + 16);
+		}
+		for (int i = 0; i < w; i += 2) {
+			int i1 = i + 1 < w ? i + 1 : i;
+			const guint8 *a = r0 + i * bpp, *b = r0 + i1 * bpp, *c = r1 + i * bpp, *d = r1 + i1 * bpp;
+			int R = a[0] + b[0] + c[0] + d[0], G = a[1] + b[1] + c[1] + d[1], B = a[2] + b[2] + c[2] + d[2];
+			u[i / 2] = (guint8)(((kur * R + kug * G + kub * B + 512) >> 10) + 128);
+			v[i / 2] = (guint8)(((kvr * R + kvg * G + kvb * B + 512) >> 10) + 128);
+		}
+	}
+}
+
+static void ms_to_i420_rgb(const guint8 *src, int w, int h, int stride, guint8 *yp, int ys, guint8 *up, int us,
+		guint8 *vp, int vs, const int *k) {
+	ms_to_i420(src, w, h, stride, 3, yp, ys, up, us, vp, vs, k);
+}
+
+static void ms_to_i420_rgbx(const guint8 *src, int w, int h, int stride, guint8 *yp, int ys, guint8 *up, int us,
+		guint8 *vp, int vs, const int *k) {
+	ms_to_i420(src, w, h, stride, 4, yp, ys, up, us, vp, vs, k);
+}
+
+// ms_push converts one frame into a pooled I420 buffer and gives it to
+// appsrc, which takes the only reference: no Go object holds it, so it
+// returns to the pool as soon as the encoder is done with it. If the pool
+// is empty the frame gets a fresh buffer rather than waiting. Converting
+// here, while the frame is read anyway, replaces a copy plus a pass of
+// videoconvert downstream; bt709 picks the matrix the caps declare.
 static GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
-		GstClockTime pts, GstClockTime dur, guint64 offset) {
-	gsize size = (gsize)w * h * 3;
+		int bt709, GstClockTime pts, GstClockTime dur, guint64 offset) {
+	GstVideoInfo info;
+	if (!gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, w, h))
+		return GST_FLOW_ERROR;
 	GstBuffer *buf = NULL;
 	GstBufferPoolAcquireParams params = {0};
 	params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
 	if (pool == NULL || gst_buffer_pool_acquire_buffer(pool, &buf, &params) != GST_FLOW_OK)
-		buf = gst_buffer_new_allocate(NULL, size, NULL);
+		buf = gst_buffer_new_allocate(NULL, info.size, NULL);
 	if (buf == NULL)
 		return GST_FLOW_ERROR;
 	GstMapInfo map;
@@ -120,21 +175,13 @@ static GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 
 		return GST_FLOW_ERROR;
 	}
 	guint8 *out = map.data;
-	if (bpp == 3 && stride == w * 3) {
-		memcpy(out, data, size);
-	} else {
-		for (int y = 0; y < h; y++) {
-			const guint8 *row = data + (gsize)y * stride;
-			if (bpp == 3) {
-				memcpy(out, row, (gsize)w * 3);
-				out += (gsize)w * 3;
-			} else {
-				for (int x = 0; x < w; x++, row += 4, out += 3) {
-					out[0] = row[0]; out[1] = row[1]; out[2] = row[2];
-				}
-			}
-		}
-	}
+	const int *k = bt709 ? ms_bt709 : ms_bt601;
+	if (bpp == 3)
+		ms_to_i420_rgb(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
+			out + info.offset[2], info.stride[2], k);
+	else
+		ms_to_i420_rgbx(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
+			out + info.offset[2], info.stride[2], k);
 	gst_buffer_unmap(buf, &map);
 	GST_BUFFER_PTS(buf) = pts;
 	GST_BUFFER_DTS(buf) = pts;
@@ -320,6 +367,7 @@ type livePipeline struct {
 	pipePtr    *C.GstElement
 	counts     *C.MsCounts
 	pool       *C.GstBufferPool
+	bt709      bool // the appsrc caps declare BT.709, else BT.601
 	flowHandle cgo.Handle
 	stop       chan struct{}
 	stopOnce   sync.Once
@@ -357,8 +405,9 @@ func build(d Description, f *flow, frameSize, poolFrames int) (*livePipeline, er
 				cs := C.CString(d.Elements[i+1].Props[0].Value)
 				C.ms_set_appsrc_caps(lp.srcPtr, cs)
 				if poolFrames > 0 && frameSize > 0 {
-					lp.pool = C.ms_new_pool(cs, C.guint(frameSize), C.guint(poolFrames))
+					lp.pool = C.ms_new_pool(cs, C.guint(poolFrames))
 				}
+				lp.bt709 = strings.Contains(d.Elements[i+1].Props[0].Value, "colorimetry=bt709")
 				C.free(unsafe.Pointer(cs))
 			}
 			// The handle refers to the flow state only, never an element,
@@ -514,8 +563,12 @@ func (lp *livePipeline) readyDot() (string, error) {
 // push gives one frame to appsrc. It never blocks (block=false): back
 // pressure is handled by the caller through the flow state.
 func (lp *livePipeline) push(fr frame, pts, dur time.Duration, offset int64) gst.FlowReturn {
+	bt709 := C.int(0)
+	if lp.bt709 {
+		bt709 = 1
+	}
 	ret := C.ms_push(lp.srcPtr, lp.pool, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(fr.data))),
-		C.int(fr.w), C.int(fr.h), C.int(fr.stride), C.int(fr.bpp),
+		C.int(fr.w), C.int(fr.h), C.int(fr.stride), C.int(fr.bpp), bt709,
 		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
 	runtime.KeepAlive(fr.data)
 	runtime.KeepAlive(lp.appsrc)

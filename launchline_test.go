@@ -20,7 +20,7 @@ func TestLaunchLineShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"gst-launch-1.0 -e appsrc ", " ! video/x-raw,format=RGB,width=640,height=480,framerate=30/1",
+		"gst-launch-1.0 -e appsrc ", " ! video/x-raw,format=I420,width=640,height=480,framerate=30/1,pixel-aspect-ratio=1/1,colorimetry=bt601 ",
 		" ! videoconvert n-threads=2 ! videoscale n-threads=2 ! video/x-raw,format=I420,width=1280,height=720",
 		" ! x264enc bitrate=1024 key-int-max=12 bframes=0 threads=2 speed-preset=veryfast tune=zerolatency",
 		" ! h264parse config-interval=-1 ! rtspclientsink location=\"rtsp://127.0.0.1:8554/video\" protocols=tcp",

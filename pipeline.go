@@ -288,11 +288,16 @@ func Compile(c Config) (Description, error) {
 			{Name: "max-bytes", Value: "0"},
 			{Name: "max-time", Value: "0"},
 		}},
+		// Frames are converted from RGB to I420 as they are copied in
+		// (gst.go), so appsrc's buffers are already what the encoder
+		// takes and videoconvert passes them through; it stays for
+		// encoders that want another layout (NV12 for most hardware).
 		{Factory: "capsfilter", Props: []Prop{{Name: "caps", Value: fmt.Sprintf(
-			"video/x-raw,format=RGB,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", ws, hs, fr)}}},
-		// Conversion shares the encoder's thread setting (0: every core);
-		// GStreamer's default of one thread made 720p and 1080p slower
-		// than ffmpeg, whose RGB->YUV conversion is faster single-threaded.
+			"video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1,colorimetry=%s",
+			ws, hs, fr, sourceColorimetry(hs))}}},
+		// Conversion and scaling share the encoder's thread setting (0:
+		// every core); GStreamer's default is one thread. They only work
+		// when the source size differs or the encoder wants another format.
 		{Factory: "videoconvert", Props: []Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
 		{Factory: "videoscale", Props: []Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
 		// I420 explicitly: from RGB, x264enc would otherwise pick Y444 and
@@ -414,6 +419,17 @@ func shellWord(s string) string {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// sourceColorimetry is the Y'CbCr matrix frames are converted with, by the
+// usual convention (and GStreamer's default): BT.709 from 720 lines up,
+// BT.601 below. Limited range either way; the encoder writes it into the
+// stream, so players convert back with the same matrix.
+func sourceColorimetry(height int) string {
+	if height >= 720 {
+		return "bt709"
+	}
+	return "bt601"
 }
 
 // fileQueue is appsrc's queue, in frames, for file targets.
