@@ -34,7 +34,7 @@ demo: deps ## install what is missing, build, push a test pattern to an embedded
 	$(GO) build -o bin/mpegserver ./cmd/mpegserver
 	./bin/mpegserver push $(ARGS)
 
-bench: deps ## measure against gst-launch-1.0 and ffmpeg (about 12 min); writes docs/benchmarks.md and its chart
+bench: deps ## measure against gst-launch-1.0 and ffmpeg (about 15 min); writes docs/benchmarks.md and its chart
 	$(GO) run ./bench
 
 snapshot: ## grab a frame of the test pattern from a real stream into docs/img/testpattern.png

@@ -1,7 +1,7 @@
 // Command bench measures the library against gst-launch-1.0 and ffmpeg on
 // the same frames, and writes docs/benchmarks.md with a PNG chart.
 //
-//	go run ./bench            # every figure, about 12 minutes
+//	go run ./bench            # every figure, about 15 minutes on 2 cores
 //	go run ./bench -quick     # shorter runs, for a smoke test
 //
 // Figures: 1 throughput (unpaced, to /dev/null), 2 blocking pacing, 3
