@@ -127,8 +127,11 @@ func TestLaunchLineRuns(t *testing.T) {
 	}
 	select {
 	case err := <-done:
-		if err != nil {
+		if err != nil && !teardownRace(out.String()) {
 			t.Fatalf("gst-launch failed: %v\n%s\n%s", err, run, out)
+		}
+		if err != nil {
+			t.Logf("gst-launch reached EOS, then rtspclientsink failed while being torn down (every frame had arrived): %v", err)
 		}
 	case <-time.After(5 * time.Second):
 		// Every frame arrived; gst-launch is waiting for an EOS message
@@ -142,5 +145,57 @@ func TestLaunchLineRuns(t *testing.T) {
 	}
 	if w, h, err := r.Size(); err != nil || w != 320 || h != 240 {
 		t.Errorf("size %dx%d (%v), want 320x240", w, h, err)
+	}
+}
+
+// teardownRace reports whether gst-launch's output shows the one failure we
+// forgive: the pipeline reached EOS and only then, while gst-launch set it to
+// NULL, rtspclientsink's last send raced its own connection flush and posted
+// an error ("Could not send message. (Received end-of-file)"; seen 1 run in
+// about 12 on a loaded 2-core machine, 2026-11-28). The library's Close
+// ignores errors posted after the flush for the same reason. Any error
+// before EOS, or from another element, still fails the test.
+func teardownRace(out string) bool {
+	if !strings.Contains(out, "EOS received - stopping pipeline") ||
+		!strings.Contains(out, "Setting pipeline to NULL") {
+		return false
+	}
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "ERROR:") {
+			if !strings.Contains(l, "GstRTSPClientSink") {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+func TestTeardownRace(t *testing.T) {
+	// Captured from a failed run of TestLaunchLineRuns (trimmed).
+	race := `Setting pipeline to PAUSED ...
+Progress: (record) Starting recording
+Got EOS from element "pipeline0".
+EOS received - stopping pipeline...
+Execution ended after 0:00:05.026961748
+Setting pipeline to NULL ...
+ERROR: from element /GstPipeline:pipeline0/GstRTSPClientSink:rtspclientsink0: Could not write to resource.
+Additional debug info:
+Could not send message. (Received end-of-file)
+Freeing pipeline ...
+`
+	if !teardownRace(race) {
+		t.Error("the captured teardown race was not recognised")
+	}
+	for name, out := range map[string]string{
+		"no EOS":        strings.Replace(race, "EOS received - stopping pipeline...\n", "", 1),
+		"other element": strings.Replace(race, "GstRTSPClientSink:rtspclientsink0", "GstX264Enc:x264enc0", 1),
+		"no error":      strings.Replace(race, "ERROR: from element", "WARNING: from element", 1),
+		"preroll":       "ERROR: pipeline doesn't want to preroll.\nSetting pipeline to NULL ...\n",
+	} {
+		if teardownRace(out) {
+			t.Errorf("%s: forgiven, want a failure", name)
+		}
 	}
 }
