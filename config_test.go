@@ -19,7 +19,7 @@ func TestDefaultsAreValidAndDocumented(t *testing.T) {
 	want := map[string]any{
 		"videoAddress": mpegserver.DefaultAddress, "codecName": "libx264", "formatName": "rtsp",
 		"nthread": 0, "bitRate": 2048.0, "width": 640, "height": 360, "GOPSize": 30, "maxBframe": 0,
-		"frameRate": [2]int{30, 1}, "ptsAhead": 60, "waitRef": 0.0, "frameAheadAuto": true, "preset": "veryfast",
+		"frameRate": [2]int{30, 1}, "ptsAhead": 60, "frameAhead": -1, "waitRef": 0.0, "preset": "veryfast",
 	}
 	if got := s.Parameters(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parameters() = %v\nwant %v", got, want)
@@ -34,7 +34,7 @@ func TestParameterByOriginalName(t *testing.T) {
 	}
 	cases := map[string]any{
 		"width": 1280, "height": 720, "widthSrc": 320, "heightSrc": 180, "GOPSize": 12,
-		"ptsAhead": 24, "bitRate": 1500.5, "frameRate": 30000.0 / 1001, "maxBframe": 0, "nthread": 0,
+		"ptsAhead": 24, "frameAhead": -1, "bitRate": 1500.5, "frameRate": 30000.0 / 1001, "maxBframe": 0, "nthread": 0,
 		"codecName": "libx264", "formatName": "rtsp", "waitRef": 0.0,
 	}
 	for name, want := range cases {
@@ -95,7 +95,7 @@ func TestSetParametersRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = d.SetParameter(mpegserver.GOPSize(10))
-	if got := d.Config().FrameAhead; got != 20 {
+	if got := d.Config().Ahead(); got != 20 {
 		t.Errorf("frames ahead after GOPSize(10) = %d, want 20 (still automatic)", got)
 	}
 }
@@ -125,7 +125,7 @@ func TestBadParametersAreErrorsAndChangeNothing(t *testing.T) {
 	bad := []mpegserver.Option{
 		mpegserver.Width(-1), mpegserver.Height(0), mpegserver.Width(641), mpegserver.GOPSize(0),
 		mpegserver.MaxBFrames(17), mpegserver.BitRate(0), mpegserver.FrameRate(30, 0),
-		mpegserver.FrameRate(-30, 1), mpegserver.Threads(-2), mpegserver.FrameAhead(-1),
+		mpegserver.FrameRate(-30, 1), mpegserver.Threads(-2), mpegserver.FrameAhead(-2),
 		mpegserver.Codec(" "), mpegserver.SourceSize(-5, 10), mpegserver.SetupTimeout(0),
 	}
 	for i, o := range bad {
@@ -170,7 +170,7 @@ func TestStringReportRedactsPassword(t *testing.T) {
 	if strings.Contains(rep, "s3cret") {
 		t.Errorf("password in String():\n%s", rep)
 	}
-	for _, want := range []string{"alice", "(640, 360)", "libx264 (x264enc)", "2048 Kb/s", "30/1", "GOP size"} {
+	for _, want := range []string{"alice:REDACTED@", "width:", "640", "libx264 (x264enc)", "2048 Kb/s", "30/1", "GOPSize:", "state:          closed"} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("String() lacks %q:\n%s", want, rep)
 		}
@@ -179,11 +179,11 @@ func TestStringReportRedactsPassword(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"rtsp://u:p@h:1/x":          "rtsp://u:xxxxx@h:1/x",
+		"rtsp://u:p@h:1/x":          "rtsp://u:REDACTED@h:1/x",
 		"rtsp://u@h/x":              "rtsp://u@h/x",
 		"rtsp://h/a@b":              "rtsp://h/a@b",
-		"rtsp://u:p@ss@h/x?q=1":     "rtsp://u:xxxxx@h/x?q=1",
-		"rtsp://u:%70w@h/p!th%20sp": "rtsp://u:xxxxx@h/p!th%20sp",
+		"rtsp://u:p@ss@h/x?q=1":     "rtsp://u:REDACTED@h/x?q=1",
+		"rtsp://u:%70w@h/p!th%20sp": "rtsp://u:REDACTED@h/p!th%20sp",
 		"not a url":                 "not a url",
 	} {
 		if got := mpegserver.Redact(in); got != want {

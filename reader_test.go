@@ -181,7 +181,7 @@ func TestDumpFileDescribesRunningStream(t *testing.T) {
 	}
 	dump := b.String()
 	for _, want := range []string{"x264enc", "key-int-max = 12", "video/x-h264", "width=(int)640", "height=(int)360",
-		"rtspclientsink", "user-pw = REDACTED", "cam:xxxxx@"} {
+		"rtspclientsink", "user-pw = REDACTED", "cam:REDACTED@"} {
 		if !strings.Contains(dump, want) {
 			t.Errorf("dump lacks %q", want)
 		}

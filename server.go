@@ -10,7 +10,8 @@
 //
 //	appsrc ! videoconvert ! videoscale ! <encoder> ! <parser> ! rtspclientsink
 //
-// whose gst-launch-1.0 form LaunchLine prints.
+// whose gst-launch-1.0 form LaunchLine prints. The original's parameter
+// names work too (SetParameters, Parameter, Parameters).
 //
 // # Concurrency
 //
@@ -22,20 +23,10 @@ package mpegserver
 
 import (
 	"context"
-	"fmt"
 	"image"
-	"io"
-	"os"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 )
-
-// sinkFlushGrace bounds the wait for rtspclientsink to finish sending what
-// it queued. Without it about 1 close in 200 lost its last frame; with it,
-// none in 212 (see docs/design.md).
-const sinkFlushGrace = 300 * time.Millisecond
 
 // Server pushes frames to one stream at a time. Create it with New.
 type Server struct {
@@ -53,15 +44,13 @@ func New() *Server {
 }
 
 // SetParameter applies options in order; they take effect at the next
-// Setup. Nothing changes if any option fails or the result is invalid.
+// Setup. Nothing changes if the result is invalid.
 func (s *Server) SetParameter(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.cfg
 	for _, o := range opts {
-		if err := o(&c); err != nil {
-			return err
-		}
+		o(&c)
 	}
 	if err := c.Validate(); err != nil {
 		return err
@@ -87,11 +76,11 @@ func (s *Server) ResetPath(addr string) {
 // LaunchLine returns the gst-launch-1.0 line of the configured pipeline,
 // with any password replaced by REDACTED. It does not connect anywhere.
 func (s *Server) LaunchLine() (string, error) {
-	d, err := Compile(s.Config())
+	d, err := compile(s.Config())
 	if err != nil {
 		return "", err
 	}
-	return d.LaunchLine(), nil
+	return d.launchLine(), nil
 }
 
 // Setup opens the stream at addr ("" = the configured address, which addr
@@ -109,37 +98,22 @@ func (s *Server) Setup(addr string) error {
 	cfg := s.cfg
 	s.mu.Unlock()
 
-	desc, err := Compile(cfg)
+	d, err := compile(cfg)
 	if err != nil {
 		return err
 	}
-	if err := checkInstalled(desc, cfg.Codec); err != nil {
+	if err := checkInstalled(d); err != nil {
 		return err
 	}
-	t, _ := parseAddress(cfg.Address) // Compile checked it
-	if t.Live() {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
-		defer cancel()
-		if err := probeRTSP(ctx, t); err != nil {
-			return err
-		}
-	} else if f, err := os.OpenFile(t.Location, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
-		return fmt.Errorf("%w: cannot write %s: %v", ErrUnsupportedAddress, t.Location, err)
-	} else {
-		f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
+	defer cancel()
+	if err := reach(ctx, d.target); err != nil {
+		return err
 	}
-	st := &stream{cfg: cfg, desc: desc, flow: newFlow(), done: make(chan struct{}), eos: make(chan struct{}), pipeEOS: make(chan struct{})}
-	st.soft, st.hard = queueBounds(cfg, t.Live())
-	st.tl = clockTimeline{rate: cfg.FrameRate, ahead: cfg.FrameAhead, offline: !t.Live()}
-	st.lp, err = build(desc, st.flow, cfg.FrameSize(), st.hard+2)
+	st, err := openStream(cfg, d)
 	if err != nil {
 		return err
 	}
-	if err := st.lp.start(st.onEvent); err != nil {
-		st.lp.release()
-		return err
-	}
-	st.started = time.Now()
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
@@ -163,51 +137,7 @@ func (s *Server) closeLocked() error {
 	if st == nil {
 		return nil
 	}
-	st.pushMu.Lock()
-	st.closing = true
-	st.doneOne.Do(func() { close(st.done) })
-	pushed := st.pushed
-	if pushed > 0 && st.failure() == nil {
-		st.lp.endOfStream()
-	}
-	st.pushMu.Unlock()
-
-	var err error
-	if pushed > 0 && st.failure() == nil {
-		timer := time.NewTimer(st.cfg.CloseTimeout)
-		select {
-		case <-st.eos:
-			if !st.desc.Live {
-				// A file is complete only when its sink has EOS: muxers
-				// write their index then.
-				select {
-				case <-st.pipeEOS:
-				case <-timer.C:
-					err = fmt.Errorf("%w: %s was not finished within %v", ErrPipeline, st.cfg.Address, st.cfg.CloseTimeout)
-				}
-				break
-			}
-			// Every frame has reached the sink, which still sends from its
-			// own queue; its EOS message says it is done. That message came
-			// within 1 ms in 208 of 214 closes measured here and never in the
-			// rest, so wait for it only briefly.
-			grace := time.NewTimer(sinkFlushGrace)
-			select {
-			case <-st.pipeEOS:
-			case <-grace.C:
-			}
-			grace.Stop()
-		case <-timer.C:
-			err = fmt.Errorf("%w: %d frames had not all left after %v; the rest were dropped",
-				ErrPipeline, pushed, st.cfg.CloseTimeout)
-		}
-		timer.Stop()
-	}
-	if e := st.failure(); e != nil && err == nil {
-		err = e
-	}
-	st.lp.release()
-	st.finished = time.Now()
+	err := st.close()
 	s.mu.Lock()
 	s.last = st.stats()
 	s.mu.Unlock()
@@ -291,11 +221,11 @@ func (s *Server) serveImage(ctx context.Context, img image.Image, blocking bool)
 		return err
 	}
 	w, h := st.cfg.SourceSize()
-	fr, done, err := imageFrame(img, w, h)
+	fr, release, err := imageFrame(img, w, h)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer release()
 	return st.serve(ctx, fr, blocking)
 }
 
@@ -307,145 +237,4 @@ func (s *Server) WaitRef() time.Duration {
 		return 0
 	}
 	return st.waitRef()
-}
-
-// Stats describes a stream's life so far.
-type Stats struct {
-	Pushed   int64         // frames accepted
-	Refused  int64         // frames ServeFrame refused at the hard cap
-	Queued   int           // frames in appsrc not yet taken by the encoder
-	Ahead    int64         // frames whose play time is still to come
-	MaxAhead int64         // the most frames ever ahead right after a push
-	Slips    int64         // times the time line moved forward after a stall
-	Encoded  int64         // frames the encoder has handed to the sink
-	Bytes    int64         // encoded bytes handed to the sink (bit rate = Bytes×8/Elapsed)
-	Warnings int64         // GStreamer warnings seen
-	Elapsed  time.Duration // since Setup (until Close once closed)
-}
-
-func (st *stream) stats() Stats {
-	st.pushMu.Lock()
-	defer st.pushMu.Unlock()
-	end := st.finished
-	if end.IsZero() {
-		end = time.Now()
-	}
-	s := Stats{Pushed: st.pushed, Refused: st.refused, MaxAhead: st.tl.maxAhead, Slips: st.tl.slips,
-		Warnings: st.warns.Load(), Elapsed: end.Sub(st.started)}
-	s.Encoded, s.Bytes = st.lp.encoded()
-	if st.finished.IsZero() {
-		s.Queued = st.queued()
-		s.Ahead = st.tl.unplayed(st.lp.runningTime())
-	}
-	return s
-}
-
-// Stats returns the open stream's figures, or the last closed one's.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	st, last := s.st, s.last
-	s.mu.Unlock()
-	if st == nil {
-		return last
-	}
-	return st.stats()
-}
-
-// String is the status report: configuration, state and figures, with any
-// password in the address redacted.
-func (s *Server) String() string {
-	c := s.Config()
-	s.mu.Lock()
-	open := s.st != nil
-	s.mu.Unlock()
-	ws, hs := c.SourceSize()
-	enc := c.Codec
-	if cd, ok := lookupCodec(c.Codec); ok {
-		enc += " (" + cd.Encoder + ")"
-	}
-	state := "closed"
-	if open {
-		state = "streaming"
-	}
-	st := s.Stats()
-	lines := [][2]string{
-		{"Address", Redact(c.Address)},
-		{"State", state},
-		{"(Width, Height)", fmt.Sprintf("(%d, %d)", c.Width, c.Height)},
-		{"(WidthSrc, HeightSrc)", fmt.Sprintf("(%d, %d)", ws, hs)},
-		{"Encoder", enc},
-		{"Stream format", formatName(c.Address)},
-		{"Threads", threadsText(c.Threads)},
-		{"Bit rate", fmt.Sprintf("%g Kb/s", c.BitRate)},
-		{"Frame rate", fmt.Sprintf("%s (%.3f fps)", c.FrameRate, c.FrameRate.Float())},
-		{"Frames ahead", fmt.Sprintf("%d", c.FrameAhead)},
-		{"GOP size", fmt.Sprintf("%d", c.GOPSize)},
-		{"Max B-frames", fmt.Sprintf("%d", c.MaxBFrames)},
-		{"Frames pushed", fmt.Sprintf("%d (refused %d)", st.Pushed, st.Refused)},
-	}
-	var b strings.Builder
-	b.WriteString("----------- MpegServer -----------\n")
-	for _, l := range lines {
-		fmt.Fprintf(&b, "%-22s %s\n", l[0]+":", l[1])
-	}
-	b.WriteString("----------------------------------")
-	return b.String()
-}
-
-func threadsText(n int) string {
-	if n == 0 {
-		return "auto"
-	}
-	return fmt.Sprint(n)
-}
-
-// DumpFile writes a readable description of the running stream: each
-// element with its settings as they are now, and the caps it negotiated.
-func (s *Server) DumpFile(w io.Writer) error {
-	st, err := s.current()
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), formatName(st.cfg.Address))
-	st.lp.describe(st.desc, &b)
-	stats := st.stats()
-	fmt.Fprintf(&b, "Frames: %d pushed, %d queued, %d ahead of play time, %d refused\n",
-		stats.Pushed, stats.Queued, stats.Ahead, stats.Refused)
-	_, err = io.WriteString(w, b.String())
-	return err
-}
-
-// Dot returns the running pipeline as a Graphviz graph.
-func (s *Server) Dot() (string, error) {
-	st, err := s.current()
-	if err != nil {
-		return "", err
-	}
-	return st.lp.dot(), nil
-}
-
-// DotGraph builds the pipeline for c, sets it to READY (which connects to
-// nothing) and returns its Graphviz graph.
-func DotGraph(c Config) (string, error) {
-	desc, err := Compile(c)
-	if err != nil {
-		return "", err
-	}
-	if err := checkInstalled(desc, c.Codec); err != nil {
-		return "", err
-	}
-	lp, err := build(desc, newFlow(), 0, 0)
-	if err != nil {
-		return "", err
-	}
-	defer lp.release()
-	return lp.readyDot()
-}
-
-// AvailableCodecs lists the codec names whose encoder is installed here.
-func AvailableCodecs() []string {
-	out := availableCodecs()
-	sort.Strings(out)
-	return out
 }

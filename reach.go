@@ -7,8 +7,23 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"os"
 	"strings"
 )
+
+// reach checks, within ctx, that the target can take a stream: for a
+// stream, that an RTSP server answers; for a file, that it can be written
+// (it is created empty).
+func reach(ctx context.Context, t target) error {
+	if !t.Live() {
+		f, err := os.OpenFile(t.Location, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("%w: cannot write %s: %v", ErrUnsupportedAddress, t.Location, err)
+		}
+		return f.Close()
+	}
+	return probeRTSP(ctx, t)
+}
 
 // probeRTSP asks the server for its OPTIONS within the deadline. It proves
 // that an RTSP server answers at the address before the pipeline is built:
@@ -16,19 +31,19 @@ import (
 // (it needs the codec parameters for ANNOUNCE), too late for Setup to
 // report an unreachable server.
 func probeRTSP(ctx context.Context, t target) error {
-	u := t.Location
-	host := hostPort(t)
+	u := Redact(t.Location)
 	d := net.Dialer{}
 	var conn net.Conn
 	var err error
 	if t.Scheme == "rtsps" {
-		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: hostOnly(host)}}
-		conn, err = td.DialContext(ctx, "tcp", host)
+		host, _, _ := net.SplitHostPort(t.HostPort)
+		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: host}}
+		conn, err = td.DialContext(ctx, "tcp", t.HostPort)
 	} else {
-		conn, err = d.DialContext(ctx, "tcp", host)
+		conn, err = d.DialContext(ctx, "tcp", t.HostPort)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUnreachable, Redact(u), err)
+		return fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -38,41 +53,18 @@ func probeRTSP(ctx context.Context, t target) error {
 	// outlives the bound.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	req := fmt.Sprintf("OPTIONS %s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: mpegserver\r\n\r\n", u)
+	req := fmt.Sprintf("OPTIONS %s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: mpegserver\r\n\r\n", t.Location)
 	if _, err := conn.Write([]byte(req)); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUnreachable, Redact(u), err)
+		return fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
 	}
 	line, err := textproto.NewReader(bufio.NewReader(conn)).ReadLine()
 	if err != nil {
-		return fmt.Errorf("%w: %s: no RTSP answer: %v", ErrUnreachable, Redact(u), err)
+		return fmt.Errorf("%w: %s: no RTSP answer: %v", ErrUnreachable, u, err)
 	}
 	if !strings.HasPrefix(line, "RTSP/1.0 ") {
-		return fmt.Errorf("%w: %s does not speak RTSP (answered %.40q)", ErrUnreachable, Redact(u), line)
+		return fmt.Errorf("%w: %s does not speak RTSP (answered %.40q)", ErrUnreachable, u, line)
 	}
 	// Any status is an RTSP server answering; a 401 on OPTIONS still means
 	// the credentials are checked at ANNOUNCE, where errors are reported.
 	return nil
-}
-
-func hostPort(t target) string {
-	rest := strings.TrimPrefix(t.Location, t.Scheme+"://")
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if _, _, err := net.SplitHostPort(rest); err == nil {
-		return rest
-	}
-	port := "554"
-	if t.Scheme == "rtsps" {
-		port = "322"
-	}
-	return net.JoinHostPort(strings.Trim(rest, "[]"), port)
-}
-
-func hostOnly(hp string) string {
-	h, _, err := net.SplitHostPort(hp)
-	if err != nil {
-		return hp
-	}
-	return h
 }

@@ -1,0 +1,143 @@
+package mpegserver
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// target is a parsed address.
+type target struct {
+	Scheme   string // rtsp, rtsps or file
+	Location string // the address without user information; for files, the path
+	HostPort string // for streams: host:port to dial, default port filled in
+	User     string
+	Password string
+	Format   string // formatName: the container or protocol, as FFmpeg names it
+	Muxer    string // for files: the muxer element, "" for a raw elementary stream
+}
+
+// Live reports whether the target plays in real time (a stream) rather
+// than being written as fast as frames come (a file).
+func (t target) Live() bool { return t.Scheme != "file" }
+
+// sinkSchemes lists the schemes Setup can push to, with their default
+// ports; a path without a scheme is a file.
+var sinkSchemes = []string{"rtsp", "rtsps", "file"}
+
+var defaultPorts = map[string]string{"rtsp": "554", "rtsps": "322"}
+
+// fileMuxers maps file extensions to a muxer and FFmpeg's format name;
+// other extensions get the raw elementary stream (Annex B).
+var fileMuxers = map[string][2]string{
+	".mp4": {"mp4mux", "mp4"}, ".mov": {"qtmux", "mov"},
+	".mkv": {"matroskamux", "matroska"}, ".ts": {"mpegtsmux", "mpegts"},
+}
+
+// formatName is what the original guesses from the address: the muxer or
+// protocol ("" for an address that does not parse).
+func formatName(addr string) string {
+	t, err := parseAddress(addr)
+	if err != nil {
+		return ""
+	}
+	return t.Format
+}
+
+func fileTarget(addr, path string) (target, error) {
+	if path == "" || strings.HasSuffix(path, "/") {
+		return target{}, fmt.Errorf("%w: %q names no file", ErrUnsupportedAddress, addr)
+	}
+	t := target{Scheme: "file", Location: path, Format: "h264"}
+	if m, ok := fileMuxers[strings.ToLower(filepath.Ext(path))]; ok {
+		t.Muxer, t.Format = m[0], m[1]
+	}
+	return t, nil
+}
+
+// parseAddress splits an address into what the sink needs. Credentials are
+// taken out of the location so they can be set as separate properties and
+// never printed.
+func parseAddress(addr string) (target, error) {
+	if strings.TrimSpace(addr) == "" {
+		return target{}, fmt.Errorf("%w: empty address", ErrUnsupportedAddress)
+	}
+	if !strings.Contains(addr, "://") {
+		return fileTarget(addr, addr)
+	}
+	if strings.HasPrefix(strings.ToLower(addr), "file://") {
+		u, err := url.Parse(addr)
+		if err != nil || (u.Host != "" && u.Host != "localhost") {
+			return target{}, fmt.Errorf("%w: %q is not a file URL (file:///path)", ErrUnsupportedAddress, addr)
+		}
+		return fileTarget(addr, u.Path)
+	}
+	if strings.ContainsAny(addr, " \t\r\n\"'\\") {
+		return target{}, fmt.Errorf("%w: %q contains spaces, quotes or backslashes (percent-encode them)",
+			ErrUnsupportedAddress, Redact(addr))
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return target{}, fmt.Errorf("%w: %q is not a URL", ErrUnsupportedAddress, Redact(addr))
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if !slices.Contains(sinkSchemes, scheme) {
+		return target{}, fmt.Errorf("%w: scheme %q in %q (supported: %s)",
+			ErrUnsupportedAddress, u.Scheme, Redact(addr), strings.Join(sinkSchemes, ", "))
+	}
+	if u.Hostname() == "" {
+		return target{}, fmt.Errorf("%w: %q has no host", ErrUnsupportedAddress, Redact(addr))
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultPorts[scheme]
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return target{}, fmt.Errorf("%w: port %q in %q", ErrUnsupportedAddress, port, Redact(addr))
+	}
+	t := target{Scheme: scheme, Format: "rtsp", HostPort: net.JoinHostPort(u.Hostname(), port)}
+	prefix, _, rest := splitUserinfo(addr)
+	t.Location = prefix + rest
+	if u.User != nil {
+		t.User = u.User.Username()
+		t.Password, _ = u.User.Password()
+	}
+	return t, nil
+}
+
+// splitUserinfo cuts "scheme://user:password@host/..." into
+// "scheme://", "user:password" and "host/...", keeping every byte as typed:
+// re-encoding the URL could change the path a server sees. userinfo is ""
+// when there is none.
+func splitUserinfo(addr string) (prefix, userinfo, rest string) {
+	i := strings.Index(addr, "://")
+	if i < 0 {
+		return "", "", addr
+	}
+	prefix, rest = addr[:i+3], addr[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		return prefix, rest[:at], rest[at+1:]
+	}
+	return prefix, "", rest
+}
+
+// redacted stands for a password wherever one would be printed.
+const redacted = "REDACTED"
+
+// Redact returns the address with any password replaced by REDACTED, for
+// printing; everything else stays as typed.
+func Redact(addr string) string {
+	prefix, userinfo, rest := splitUserinfo(addr)
+	user, _, hasPassword := strings.Cut(userinfo, ":")
+	if !hasPassword {
+		return addr
+	}
+	return prefix + user + ":" + redacted + "@" + rest
+}

@@ -1,0 +1,247 @@
+#include <gst/app/gstappsrc.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
+
+#include "gstpipe.h"
+#include "i420.h"
+
+// goMsFlow is exported by exports.go.
+extern void goMsFlow(uintptr_t h, int enough);
+
+// ms_set_arg sets a property from its gst-launch string form, through the
+// same deserializer gst-launch-1.0 uses. Strings are set as they are, so a
+// user's value is never re-parsed. Returns NULL or an error to g_free.
+char *ms_set_arg(GstElement *e, const char *name, const char *value) {
+	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
+	if (p == NULL)
+		return g_strdup_printf("%s has no property \"%s\"", G_OBJECT_TYPE_NAME(e), name);
+	if (!(p->flags & G_PARAM_WRITABLE))
+		return g_strdup_printf("property \"%s\" of %s is read-only", name, G_OBJECT_TYPE_NAME(e));
+	GValue v = G_VALUE_INIT;
+	g_value_init(&v, G_PARAM_SPEC_VALUE_TYPE(p));
+	if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_STRING) {
+		g_value_set_string(&v, value);
+	} else if (!gst_value_deserialize_with_pspec(&v, value, p)) {
+		g_value_unset(&v);
+		return g_strdup_printf("%s: \"%s\" is not a valid %s for \"%s\"", G_OBJECT_TYPE_NAME(e),
+			value, g_type_name(G_PARAM_SPEC_VALUE_TYPE(p)), name);
+	}
+	g_object_set_property(G_OBJECT(e), name, &v);
+	g_value_unset(&v);
+	return NULL;
+}
+
+// ms_get_arg returns a property's current value in string form (g_free it).
+char *ms_get_arg(GstElement *e, const char *name) {
+	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
+	if (p == NULL || !(p->flags & G_PARAM_READABLE))
+		return NULL;
+	GValue v = G_VALUE_INIT;
+	g_value_init(&v, G_PARAM_SPEC_VALUE_TYPE(p));
+	g_object_get_property(G_OBJECT(e), name, &v);
+	char *s;
+	if (G_VALUE_HOLDS_STRING(&v))
+		s = g_value_dup_string(&v);
+	else if (G_VALUE_HOLDS(&v, GST_TYPE_CAPS))
+		s = gst_value_get_caps(&v) ? gst_caps_to_string(gst_value_get_caps(&v)) : NULL;
+	else
+		s = gst_value_serialize(&v);
+	g_value_unset(&v);
+	return s;
+}
+
+// ms_src_caps returns the caps negotiated on an element's src pad (g_free it).
+char *ms_src_caps(GstElement *e) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return NULL;
+	GstCaps *caps = gst_pad_get_current_caps(pad);
+	gst_object_unref(pad);
+	if (caps == NULL)
+		return NULL;
+	char *s = gst_caps_to_string(caps);
+	gst_caps_unref(caps);
+	return s;
+}
+
+void ms_set_appsrc_caps(GstElement *src, const char *caps) {
+	GstCaps *c = gst_caps_from_string(caps);
+	gst_app_src_set_caps(GST_APP_SRC(src), c);
+	gst_caps_unref(c);
+}
+
+// ms_new_pool makes the pool frames are converted into: buffers come back
+// to it when the encoder is done with them, so after warm-up no frame pays
+// for a fresh allocation (at 1080p, fresh buffers mean fresh pages and
+// their page faults on every frame). Buffers are sized from the caps.
+GstBufferPool *ms_new_pool(const char *caps_str, guint max) {
+	GstCaps *caps = gst_caps_from_string(caps_str);
+	GstVideoInfo info;
+	if (caps == NULL || !gst_video_info_from_caps(&info, caps)) {
+		if (caps != NULL)
+			gst_caps_unref(caps);
+		return NULL;
+	}
+	GstBufferPool *pool = gst_buffer_pool_new();
+	GstStructure *conf = gst_buffer_pool_get_config(pool);
+	gst_buffer_pool_config_set_params(conf, caps, info.size, 0, max);
+	gst_caps_unref(caps);
+	if (!gst_buffer_pool_set_config(pool, conf) || !gst_buffer_pool_set_active(pool, TRUE)) {
+		gst_object_unref(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+void ms_free_pool(GstBufferPool *pool) {
+	if (pool == NULL)
+		return;
+	gst_buffer_pool_set_active(pool, FALSE);
+	gst_object_unref(pool);
+}
+
+// ms_push converts one frame into a pooled I420 buffer and gives it to
+// appsrc, which takes the only reference: no Go object holds it, so it
+// returns to the pool as soon as the encoder is done with it. If the pool
+// is empty the frame gets a fresh buffer rather than waiting. Converting
+// here, while the frame is read anyway, replaces a copy plus a pass of
+// videoconvert downstream; bt709 picks the matrix the caps declare.
+GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
+		int bt709, GstClockTime pts, GstClockTime dur, guint64 offset) {
+	GstVideoInfo info;
+	if (!gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, w, h))
+		return GST_FLOW_ERROR;
+	GstBuffer *buf = NULL;
+	GstBufferPoolAcquireParams params = {0};
+	params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+	if (pool == NULL || gst_buffer_pool_acquire_buffer(pool, &buf, &params) != GST_FLOW_OK)
+		buf = gst_buffer_new_allocate(NULL, info.size, NULL);
+	if (buf == NULL)
+		return GST_FLOW_ERROR;
+	GstMapInfo map;
+	if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+		gst_buffer_unref(buf);
+		return GST_FLOW_ERROR;
+	}
+	guint8 *out = map.data;
+	if (bpp == 3)
+		ms_to_i420_rgb(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
+			out + info.offset[2], info.stride[2], bt709);
+	else
+		ms_to_i420_rgbx(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
+			out + info.offset[2], info.stride[2], bt709);
+	gst_buffer_unmap(buf, &map);
+	GST_BUFFER_PTS(buf) = pts;
+	GST_BUFFER_DTS(buf) = pts;
+	GST_BUFFER_DURATION(buf) = dur;
+	GST_BUFFER_OFFSET(buf) = offset;
+	return gst_app_src_push_buffer(GST_APP_SRC(src), buf);
+}
+
+// ms_level_buffers counts the frames appsrc holds that have not left it.
+guint64 ms_level_buffers(GstElement *src) {
+	return gst_app_src_get_current_level_buffers(GST_APP_SRC(src));
+}
+
+GstFlowReturn ms_end_of_stream(GstElement *src) {
+	return gst_app_src_end_of_stream(GST_APP_SRC(src));
+}
+
+// MsCounts counts what leaves the watched element: encoded frames and
+// bytes. It lives as long as the pad it watches.
+struct MsCounts {
+	gint64 frames;
+	gint64 bytes;
+};
+
+// ms_probe counts buffers and, when EOS passes, posts an application
+// message "mpegserver-drained". Every element before the pad runs on the
+// same streaming thread, so by then every frame before EOS has been handed
+// on.
+static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
+	MsCounts *c = user_data;
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+		__atomic_add_fetch(&c->frames, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&c->bytes, (gint64)gst_buffer_get_size(b), __ATOMIC_RELAXED);
+		return GST_PAD_PROBE_OK;
+	}
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+		GstObject *parent = gst_pad_get_parent(pad);
+		if (parent != NULL) {
+			gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
+				gst_structure_new_empty("mpegserver-drained")));
+			gst_object_unref(parent);
+		}
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+MsCounts *ms_watch_output(GstElement *e) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return NULL;
+	MsCounts *c = g_new0(MsCounts, 1);
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER, ms_probe, c, g_free);
+	gst_object_unref(pad);
+	return c;
+}
+
+gint64 ms_counts_frames(MsCounts *c) { return c ? __atomic_load_n(&c->frames, __ATOMIC_RELAXED) : 0; }
+gint64 ms_counts_bytes(MsCounts *c) { return c ? __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) : 0; }
+
+// ms_nosync turns off clock sync on every sink created inside the pipeline
+// (rtspclientsink makes its own when it starts recording): frames go out as
+// soon as they are encoded, as FFmpeg sends them; the caller is paced by
+// the frames-ahead rule instead (docs/design.md has the measurement).
+static void ms_on_deep_added(GstBin *bin, GstBin *sub, GstElement *e, gpointer data) {
+	if (GST_IS_BASE_SINK(e))
+		g_object_set(e, "sync", FALSE, NULL);
+}
+
+void ms_nosync(GstElement *pipe) {
+	g_signal_connect(pipe, "deep-element-added", G_CALLBACK(ms_on_deep_added), NULL);
+}
+
+static void ms_need_data(GstAppSrc *src, guint length, gpointer h) { goMsFlow((uintptr_t)h, 0); }
+static void ms_enough_data(GstAppSrc *src, gpointer h) { goMsFlow((uintptr_t)h, 1); }
+
+// ms_flow_callbacks reports appsrc's need-data / enough-data to the Go
+// function behind handle h (a runtime/cgo.Handle).
+void ms_flow_callbacks(GstElement *e, uintptr_t h) {
+	GstAppSrcCallbacks cb = {0};
+	cb.need_data = ms_need_data;
+	cb.enough_data = ms_enough_data;
+	gst_app_src_set_callbacks(GST_APP_SRC(e), &cb, (gpointer)h, NULL);
+}
+
+// ms_running_time is the pipeline's running time now: clock time minus base
+// time, the time line buffer timestamps are on. -1 before PLAYING.
+gint64 ms_running_time(GstElement *pipe) {
+	GstClock *c = gst_element_get_clock(pipe);
+	if (c == NULL)
+		return -1;
+	GstClockTime now = gst_clock_get_time(c);
+	gst_object_unref(c);
+	GstClockTime base = gst_element_get_base_time(pipe);
+	if (!GST_CLOCK_TIME_IS_VALID(now) || !GST_CLOCK_TIME_IS_VALID(base))
+		return -1;
+	return now > base ? (gint64)(now - base) : 0;
+}
+
+// ms_open_failure says whether an error message means a resource could not
+// be opened (a server that refused or vanished before the stream began):
+// GStreamer's resource-error domain, codes NOT_FOUND and OPEN_*. go-gst's
+// GError carries the code but not the domain.
+int ms_open_failure(GstMessage *msg) {
+	GError *err = NULL;
+	gst_message_parse_error(msg, &err, NULL);
+	if (err == NULL)
+		return 0;
+	int open = err->domain == GST_RESOURCE_ERROR &&
+		(err->code == GST_RESOURCE_ERROR_NOT_FOUND || err->code == GST_RESOURCE_ERROR_OPEN_READ ||
+		 err->code == GST_RESOURCE_ERROR_OPEN_WRITE || err->code == GST_RESOURCE_ERROR_OPEN_READ_WRITE);
+	g_error_free(err);
+	return open;
+}

@@ -1,0 +1,379 @@
+// Package gstpipe is the one door to GStreamer: every go-gst call and every
+// line of cgo in the module is in this package, so moving to other bindings
+// touches it alone. It builds a pipeline from a plain description (element
+// factories and properties in their gst-launch string form), pushes RGB
+// frames into its appsrc (converted to I420 on the way in), and reports
+// what the bus says.
+package gstpipe
+
+/*
+#cgo pkg-config: gstreamer-1.0 gstreamer-base-1.0 gstreamer-app-1.0 gstreamer-video-1.0
+#include <stdlib.h>
+#include "gstpipe.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/go-gst/go-gst/gst"
+)
+
+// Prop is one property in its gst-launch string form. The pipeline sets it
+// through GStreamer's own deserializer (as gst-launch-1.0 does), so enum and
+// flag names such as tune=zerolatency mean the same in a built pipeline and
+// in a printed line, and no enum ever meets a Go integer (go-gst #96, #141).
+type Prop struct {
+	Name  string
+	Value string
+	// User marks a value the user typed (an address, a name): a printed
+	// line always quotes it.
+	User bool
+	// Secret marks a password: never printed, never in an error.
+	Secret bool
+}
+
+// Element is one element of a pipeline: a factory and its properties, set
+// in order.
+type Element struct {
+	Factory string
+	Props   []Prop
+}
+
+// Spec is what Build needs: the chain and the facts about it that Build
+// must not guess.
+type Spec struct {
+	// Elements are linked in order. Elements[0] must be an appsrc.
+	Elements []Element
+	// Live: sinks do not sync to the clock (frames leave as soon as they
+	// are encoded; the caller is paced upstream).
+	Live bool
+	// SourceCaps are appsrc's caps: I420 at the source size.
+	SourceCaps string
+	// BT709 converts frames with the BT.709 matrix, else BT.601; the
+	// colorimetry in SourceCaps must say the same.
+	BT709 bool
+	// CountAt is the index of the element whose output is counted (encoded
+	// frames and bytes) and whose end-of-stream reports EventDrained.
+	CountAt int
+	// PoolBuffers bounds the buffer pool frames are converted into
+	// (0: no pool, a fresh buffer a frame).
+	PoolBuffers int
+}
+
+// Frame is one source frame in Go memory, read once by Push.
+type Frame struct {
+	Data   []byte
+	W, H   int
+	Stride int // bytes from one row to the next
+	BPP    int // 3: packed RGB; 4: RGBx, the fourth byte ignored
+}
+
+// EventKind says what the bus reported.
+type EventKind int
+
+const (
+	EventError EventKind = iota
+	EventWarning
+	// EventDrained: end-of-stream has passed the counted element, so every
+	// frame has been handed on. (The pipeline's own EOS is not enough:
+	// rtspclientsink's internal RTCP sink often finishes EOS seconds
+	// later, or not at all, measured here about one Close in three.)
+	EventDrained
+	// EventEOS: the pipeline's sinks have all finished.
+	EventEOS
+)
+
+// Event is one bus message of interest.
+type Event struct {
+	Kind    EventKind
+	Source  string // the element that posted it
+	Message string
+	Debug   string
+	// OpenFailed: an error saying a resource could not be opened (the
+	// server refused or vanished before the stream started).
+	OpenFailed bool
+}
+
+// ErrFlushing is Push's answer once the pipeline stops taking frames
+// (flushing or past end-of-stream).
+var ErrFlushing = errors.New("gstpipe: pipeline is flushing")
+
+// PropertyError is a property value an element refused.
+type PropertyError struct{ Text string }
+
+func (e *PropertyError) Error() string { return e.Text }
+
+var initOnce sync.Once
+
+func gstInit() { initOnce.Do(func() { gst.Init(nil) }) }
+
+// Installed reports whether a GStreamer element factory is available.
+func Installed(factory string) bool {
+	gstInit()
+	return gst.Find(factory) != nil
+}
+
+// Pipeline is a built GStreamer pipeline.
+type Pipeline struct {
+	pipe       *gst.Pipeline
+	elems      []*gst.Element // in Spec order
+	srcPtr     *C.GstElement
+	pipePtr    *C.GstElement
+	counts     *C.MsCounts
+	pool       *C.GstBufferPool
+	bt709      C.int
+	flowHandle cgo.Handle
+	stop       chan struct{}
+	stopOnce   sync.Once
+	busDone    chan struct{}
+	watching   bool // the bus watcher runs (Start was called)
+}
+
+func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) }
+
+// Build creates the elements, sets their properties, and links them in
+// order. Nothing runs until Start. onFlow receives appsrc's enough-data
+// (true) and need-data (false): enough-data runs inside Push on the
+// pushing goroutine, need-data on a streaming thread. On error everything
+// built so far is released.
+func Build(s Spec, onFlow func(enough bool)) (p *Pipeline, err error) {
+	gstInit()
+	if len(s.Elements) == 0 || s.Elements[0].Factory != "appsrc" {
+		return nil, errors.New("gstpipe: the first element must be appsrc")
+	}
+	if s.CountAt < 0 || s.CountAt >= len(s.Elements) {
+		return nil, fmt.Errorf("gstpipe: CountAt %d out of range", s.CountAt)
+	}
+	pipe, err := gst.NewPipeline("")
+	if err != nil {
+		return nil, fmt.Errorf("creating pipeline: %v", err)
+	}
+	p = &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.Release()
+		}
+	}()
+	if s.BT709 {
+		p.bt709 = 1
+	}
+	for _, ed := range s.Elements {
+		e, err := gst.NewElement(ed.Factory)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s: %v", ed.Factory, err)
+		}
+		p.elems = append(p.elems, e)
+		for _, pr := range ed.Props {
+			if err := setArg(e, pr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := pipe.AddMany(p.elems...); err != nil {
+		return nil, fmt.Errorf("adding elements: %v", err)
+	}
+	if err := gst.ElementLinkMany(p.elems...); err != nil {
+		return nil, fmt.Errorf("linking elements: %v", err)
+	}
+	p.srcPtr = elemPtr(p.elems[0])
+	cs := C.CString(s.SourceCaps)
+	defer C.free(unsafe.Pointer(cs))
+	// appsrc carries the caps itself, so its buffers are typed from the
+	// first one.
+	C.ms_set_appsrc_caps(p.srcPtr, cs)
+	if s.PoolBuffers > 0 {
+		p.pool = C.ms_new_pool(cs, C.guint(s.PoolBuffers))
+	}
+	// The handle refers to the callback only, never an element, so nothing
+	// here keeps the pipeline alive (go-gst #49, #138); Release deletes it.
+	p.flowHandle = cgo.NewHandle(onFlow)
+	C.ms_flow_callbacks(p.srcPtr, C.uintptr_t(p.flowHandle))
+	if s.Live {
+		C.ms_nosync(p.pipePtr)
+	}
+	// The counts are freed with the pad, which lives as long as p.elems
+	// holds the element: reading them is safe while p is.
+	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]))
+	runtime.KeepAlive(p.elems)
+	return p, nil
+}
+
+func setArg(e *gst.Element, p Prop) error {
+	cn, cv := C.CString(p.Name), C.CString(p.Value)
+	defer C.free(unsafe.Pointer(cn))
+	defer C.free(unsafe.Pointer(cv))
+	msg := C.ms_set_arg(elemPtr(e), cn, cv)
+	runtime.KeepAlive(e)
+	if msg == nil {
+		return nil
+	}
+	defer C.g_free(C.gpointer(msg))
+	s := C.GoString(msg)
+	if p.Secret {
+		s = strings.ReplaceAll(s, p.Value, "REDACTED")
+	}
+	return &PropertyError{Text: s}
+}
+
+// Property reads element i's property back in string form ("" if it has
+// none).
+func (p *Pipeline) Property(i int, name string) string {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	return takeString(C.ms_get_arg(elemPtr(p.elems[i]), cn), p.elems[i])
+}
+
+// OutputCaps are the caps element i negotiated on its src pad.
+func (p *Pipeline) OutputCaps(i int) string {
+	return takeString(C.ms_src_caps(elemPtr(p.elems[i])), p.elems[i])
+}
+
+// ElementName is the name GStreamer gave element i.
+func (p *Pipeline) ElementName(i int) string { return p.elems[i].GetName() }
+
+// takeString copies and frees a C string that an element's call returned.
+func takeString(s *C.char, keep *gst.Element) string {
+	runtime.KeepAlive(keep)
+	if s == nil {
+		return ""
+	}
+	defer C.g_free(C.gpointer(s))
+	return C.GoString(s)
+}
+
+// Start sets the pipeline playing and watches its bus on a goroutine,
+// reporting to onEvent until Release. TimedPopFiltered needs no GLib main
+// loop (bus watches do).
+func (p *Pipeline) Start(onEvent func(Event)) error {
+	bus := p.pipe.GetPipelineBus()
+	p.watching = true
+	go func() {
+		defer close(p.busDone)
+		types := gst.MessageError | gst.MessageWarning | gst.MessageEOS | gst.MessageApplication
+		for {
+			select {
+			case <-p.stop:
+				return
+			default:
+			}
+			// The timeout bounds how long a stop can go unnoticed if the
+			// wake-up message is lost.
+			msg := bus.TimedPopFiltered(gst.ClockTime(200*time.Millisecond), types)
+			if msg == nil {
+				continue
+			}
+			switch msg.Type() {
+			case gst.MessageError:
+				gerr := msg.ParseError()
+				open := C.ms_open_failure((*C.GstMessage)(unsafe.Pointer(msg.Instance()))) != 0
+				onEvent(Event{Kind: EventError, Source: msg.Source(), Message: gerr.Error(), Debug: gerr.DebugString(), OpenFailed: open})
+			case gst.MessageWarning:
+				gerr := msg.ParseWarning()
+				onEvent(Event{Kind: EventWarning, Source: msg.Source(), Message: gerr.Error(), Debug: gerr.DebugString()})
+			case gst.MessageEOS:
+				onEvent(Event{Kind: EventDrained})
+				onEvent(Event{Kind: EventEOS})
+			case gst.MessageApplication:
+				if st := msg.GetStructure(); st != nil && st.Name() == "mpegserver-drained" {
+					onEvent(Event{Kind: EventDrained})
+				}
+			}
+		}
+	}()
+	if err := p.pipe.SetState(gst.StatePlaying); err != nil {
+		return fmt.Errorf("cannot start pipeline: %v", err)
+	}
+	return nil
+}
+
+// Release stops the pipeline and its bus watcher and frees what Build
+// made. Safe to call more than once, and on a pipeline never started.
+func (p *Pipeline) Release() {
+	p.stopOnce.Do(func() {
+		close(p.stop)
+		if p.watching {
+			// Wake the watcher before stopping the pipeline: a bus in NULL
+			// state drops posted messages, and the watcher would sleep out
+			// its poll timeout (this cost every Close 200 ms).
+			p.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(p.pipe, gst.NewStructure("mpegserver-stop")))
+			<-p.busDone
+		}
+		_ = p.pipe.SetState(gst.StateNull)
+		// Buffers still held downstream keep the pool alive until freed.
+		C.ms_free_pool(p.pool)
+		p.pool = nil
+		if p.flowHandle != 0 {
+			// In NULL state appsrc calls back no more.
+			p.flowHandle.Delete()
+			p.flowHandle = 0
+		}
+	})
+}
+
+// Push converts one frame and gives it to appsrc. It never blocks
+// (appsrc has block=false): the caller handles back-pressure. It returns
+// ErrFlushing once the pipeline takes no more frames.
+func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
+	ret := C.ms_push(p.srcPtr, p.pool, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(f.Data))),
+		C.int(f.W), C.int(f.H), C.int(f.Stride), C.int(f.BPP), p.bt709,
+		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
+	runtime.KeepAlive(f.Data)
+	runtime.KeepAlive(p.elems)
+	switch gst.FlowReturn(ret) {
+	case gst.FlowOK:
+		return nil
+	case gst.FlowFlushing, gst.FlowEOS:
+		return ErrFlushing
+	default:
+		return fmt.Errorf("appsrc refused the frame: %s", gst.FlowReturn(ret))
+	}
+}
+
+// EndOfStream tells appsrc no more frames come.
+func (p *Pipeline) EndOfStream() {
+	C.ms_end_of_stream(p.srcPtr)
+	runtime.KeepAlive(p.elems)
+}
+
+// Queued counts the frames appsrc holds that have not left it yet.
+func (p *Pipeline) Queued() int {
+	n := C.ms_level_buffers(p.srcPtr)
+	runtime.KeepAlive(p.elems)
+	return int(n)
+}
+
+// RunningTime is the pipeline's running time, or -1 before it has a clock.
+func (p *Pipeline) RunningTime() time.Duration {
+	t := C.ms_running_time(p.pipePtr)
+	runtime.KeepAlive(p.pipe)
+	return time.Duration(t)
+}
+
+// Encoded returns the frames and bytes the counted element has handed on.
+func (p *Pipeline) Encoded() (frames, bytes int64) {
+	f, b := int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
+	runtime.KeepAlive(p.elems)
+	return f, b
+}
+
+// Dot returns the pipeline graph in Graphviz form.
+func (p *Pipeline) Dot() string {
+	return p.pipe.DebugBinToDotData(gst.DebugGraphShowAll)
+}
+
+// ReadyDot sets the pipeline to READY, which connects nothing, and returns
+// its graph.
+func (p *Pipeline) ReadyDot() (string, error) {
+	if err := p.pipe.SetState(gst.StateReady); err != nil {
+		return "", fmt.Errorf("pipeline does not reach READY: %v", err)
+	}
+	return p.Dot(), nil
+}

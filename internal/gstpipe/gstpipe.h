@@ -1,0 +1,33 @@
+// C helpers behind package gstpipe. Each exists because doing the same
+// through go-gst costs Go allocations per frame, or needs API go-gst v1.4.0
+// does not wrap.
+#ifndef MPEGSERVER_GSTPIPE_H
+#define MPEGSERVER_GSTPIPE_H
+
+#include <stdint.h>
+#include <gst/gst.h>
+
+char *ms_set_arg(GstElement *e, const char *name, const char *value);
+char *ms_get_arg(GstElement *e, const char *name);
+char *ms_src_caps(GstElement *e);
+void ms_set_appsrc_caps(GstElement *src, const char *caps);
+
+GstBufferPool *ms_new_pool(const char *caps_str, guint max);
+void ms_free_pool(GstBufferPool *pool);
+
+GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
+	int bt709, GstClockTime pts, GstClockTime dur, guint64 offset);
+guint64 ms_level_buffers(GstElement *src);
+GstFlowReturn ms_end_of_stream(GstElement *src);
+
+typedef struct MsCounts MsCounts;
+MsCounts *ms_watch_output(GstElement *e);
+gint64 ms_counts_frames(MsCounts *c);
+gint64 ms_counts_bytes(MsCounts *c);
+
+void ms_nosync(GstElement *pipe);
+void ms_flow_callbacks(GstElement *e, uintptr_t h);
+gint64 ms_running_time(GstElement *pipe);
+int ms_open_failure(GstMessage *msg);
+
+#endif

@@ -1,0 +1,60 @@
+package mpegserver
+
+import "time"
+
+// An Option sets one parameter; pass several to Server.SetParameter.
+type Option func(*Config)
+
+// Address sets videoAddress, where to push (see Config.Address).
+func Address(addr string) Option { return func(c *Config) { c.Address = addr } }
+
+// Codec sets codecName: an FFmpeg encoder name (libx264, libx265, h264,
+// hevc) or a GStreamer element (x264enc, x265enc).
+func Codec(name string) Option { return func(c *Config) { c.Codec = name } }
+
+// Threads sets nthread, the encoder threads (0 = automatic).
+func Threads(n int) Option { return func(c *Config) { c.Threads = n } }
+
+// BitRate sets bitRate in Kb/s (Kb = 1024 bit).
+func BitRate(kbps float64) Option { return func(c *Config) { c.BitRate = kbps } }
+
+// Width sets the output width.
+func Width(w int) Option { return func(c *Config) { c.Width = w } }
+
+// Height sets the output height.
+func Height(h int) Option { return func(c *Config) { c.Height = h } }
+
+// Size sets the output width and height.
+func Size(w, h int) Option { return func(c *Config) { c.Width, c.Height = w, h } }
+
+// WidthSrc sets the width of served frames (0 = output width).
+func WidthSrc(w int) Option { return func(c *Config) { c.WidthSrc = w } }
+
+// HeightSrc sets the height of served frames (0 = output height).
+func HeightSrc(h int) Option { return func(c *Config) { c.HeightSrc = h } }
+
+// SourceSize sets the size of served frames; they are scaled to the output size.
+func SourceSize(w, h int) Option { return func(c *Config) { c.WidthSrc, c.HeightSrc = w, h } }
+
+// GOPSize sets the keyframe interval in frames.
+func GOPSize(n int) Option { return func(c *Config) { c.GOPSize = n } }
+
+// MaxBFrames sets maxBframe; 0 disables B-frames.
+func MaxBFrames(n int) Option { return func(c *Config) { c.MaxBFrames = n } }
+
+// FrameRate sets the frame rate as num/den.
+func FrameRate(num, den int) Option { return func(c *Config) { c.FrameRate = Rational{num, den} } }
+
+// FrameAhead sets how many frames may be served ahead of play time;
+// AutoFrameAhead (-1) makes it follow 2 × GOPSize, the default.
+func FrameAhead(n int) Option { return func(c *Config) { c.FrameAhead = n } }
+
+// Preset sets the encoder's speed preset (default veryfast).
+func Preset(name string) Option { return func(c *Config) { c.Preset = name } }
+
+// SetupTimeout bounds how long Setup waits for the server (default 5 s).
+func SetupTimeout(d time.Duration) Option { return func(c *Config) { c.SetupTimeout = d } }
+
+// CloseTimeout bounds how long Close waits for queued frames to leave
+// (default 10 s).
+func CloseTimeout(d time.Duration) Option { return func(c *Config) { c.CloseTimeout = d } }

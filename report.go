@@ -1,0 +1,136 @@
+package mpegserver
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Stats describes a stream's life so far.
+type Stats struct {
+	Pushed   int64         // frames accepted
+	Refused  int64         // frames ServeFrame refused at the hard cap
+	Queued   int           // frames in appsrc not yet taken by the encoder
+	Ahead    int64         // frames whose play time is still to come
+	MaxAhead int64         // the most frames ever ahead right after a push
+	Slips    int64         // times the time line moved forward after a stall
+	Encoded  int64         // frames the encoder has handed to the sink
+	Bytes    int64         // encoded bytes handed to the sink (bit rate = Bytes×8/Elapsed)
+	Warnings int64         // GStreamer warnings seen
+	Elapsed  time.Duration // since Setup (until Close once closed)
+}
+
+func (st *stream) stats() Stats {
+	st.pushMu.Lock()
+	defer st.pushMu.Unlock()
+	end := st.finished
+	if end.IsZero() {
+		end = time.Now()
+	}
+	s := Stats{Pushed: st.pushed, Refused: st.refused, MaxAhead: st.tl.maxAhead, Slips: st.tl.slips,
+		Warnings: st.warns.Load(), Elapsed: end.Sub(st.started)}
+	s.Encoded, s.Bytes = st.p.Encoded()
+	if st.finished.IsZero() {
+		s.Queued = st.p.Queued()
+		s.Ahead = st.tl.unplayed(st.p.RunningTime())
+	}
+	return s
+}
+
+// Stats returns the open stream's figures, or the last closed one's.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	st, last := s.st, s.last
+	s.mu.Unlock()
+	if st == nil {
+		return last
+	}
+	return st.stats()
+}
+
+// String is the status report: the state, every parameter by its original
+// name, and the frames pushed, with any password in the address redacted.
+func (s *Server) String() string {
+	v := s.view()
+	s.mu.Lock()
+	open := s.st != nil
+	s.mu.Unlock()
+	state := "closed"
+	if open {
+		state = "streaming"
+	}
+	st := s.Stats()
+	var b strings.Builder
+	b.WriteString("----------- MpegServer -----------\n")
+	line := func(k, v string) { fmt.Fprintf(&b, "%-15s %s\n", k+":", v) }
+	line("state", state)
+	for _, p := range params {
+		line(p.key, p.show(v))
+	}
+	line("frames pushed", fmt.Sprintf("%d (refused %d)", st.Pushed, st.Refused))
+	b.WriteString("----------------------------------")
+	return b.String()
+}
+
+// DumpFile writes a readable description of the running stream: each
+// element with its settings as they are now, and the caps it negotiated.
+func (s *Server) DumpFile(w io.Writer) error {
+	st, err := s.current()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), st.desc.target.Format)
+	for i, e := range st.desc.elements {
+		fmt.Fprintf(&b, "%d. %s (%s)\n", i+1, e.Factory, st.p.ElementName(i))
+		for _, p := range e.Props {
+			v := st.p.Property(i, p.Name)
+			if p.Secret {
+				v = redacted
+			}
+			fmt.Fprintf(&b, "     %s = %s\n", p.Name, v)
+		}
+		if caps := st.p.OutputCaps(i); caps != "" {
+			fmt.Fprintf(&b, "     output caps: %s\n", caps)
+		}
+	}
+	stats := st.stats()
+	fmt.Fprintf(&b, "Frames: %d pushed, %d queued, %d ahead of play time, %d refused\n",
+		stats.Pushed, stats.Queued, stats.Ahead, stats.Refused)
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// Dot returns the running pipeline as a Graphviz graph.
+func (s *Server) Dot() (string, error) {
+	st, err := s.current()
+	if err != nil {
+		return "", err
+	}
+	return st.p.Dot(), nil
+}
+
+// DotGraph builds the pipeline for c, sets it to READY (which connects to
+// nothing) and returns its Graphviz graph.
+func DotGraph(c Config) (string, error) {
+	d, err := compile(c)
+	if err != nil {
+		return "", err
+	}
+	if err := checkInstalled(d); err != nil {
+		return "", err
+	}
+	spec := d.spec()
+	spec.PoolBuffers = 0
+	p, err := buildPipeline(spec, newFlow())
+	if err != nil {
+		return "", err
+	}
+	defer p.Release()
+	dot, err := p.ReadyDot()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrPipeline, err)
+	}
+	return dot, nil
+}
