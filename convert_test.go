@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 )
 
@@ -25,8 +27,8 @@ var convertBands = [][3]int{
 // be the colours pushed. Checked for packed RGB and for RGBA images, at a
 // size under 720 lines (BT.601) and one above (BT.709), odd sizes included.
 func TestConversion(t *testing.T) {
-	needTool(t, "ffmpeg")
-	needTool(t, "ffprobe")
+	testutil.NeedTool(t, "ffmpeg")
+	testutil.NeedTool(t, "ffprobe")
 	cases := []struct {
 		sw, sh int // source size
 		w, h   int // output size

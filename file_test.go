@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 )
 
 // TestFileOutput: a file is written as fast as frames come (no play-time
 // pacing), and holds every frame once Close returns, raw or muxed.
 func TestFileOutput(t *testing.T) {
-	needTool(t, "ffprobe")
+	testutil.NeedTool(t, "ffprobe")
 	const n = 90 // 3 s of video at 30 fps
 	for _, name := range []string{"out.h264", "out.mp4", "out.mkv"} {
 		path := filepath.Join(t.TempDir(), name)

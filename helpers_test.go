@@ -1,30 +1,16 @@
 package mpegserver_test
 
 import (
-	"context"
-	"os"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
-	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
-)
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 
-// startRelay runs an embedded RTSP server on a free loopback port for one test.
-func startRelay(t testing.TB) *rtspserver.Server {
-	t.Helper()
-	s := &rtspserver.Server{}
-	if os.Getenv("MPEGSERVER_TEST_LOG") != "" {
-		s.Logf = t.Logf
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+)
 
 // testFrame draws frame i: a smooth gradient whose phase moves a little
 // each frame (no scene cuts, so the encoder's keyframes are only the GOP's).
@@ -39,12 +25,6 @@ func testFrame(w, h, i int) []byte {
 		}
 	}
 	return b
-}
-
-func ctxT(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // newServer returns a Server for a relay path, closed at the end of the test.
@@ -74,7 +54,7 @@ func publishAndRead(t testing.TB, relay *rtspserver.Server, s *mpegserver.Server
 	// carries the marker bit): a reader that joins after that sees exactly
 	// frames 1, 2, ... (SPS/PPS packets alone would not do: a reader joining
 	// between them and the slice would still get frame 0.)
-	if err := relay.Wait(ctxT(t, 10*time.Second), path, func(i rtspserver.PathInfo) bool {
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), path, func(i rtspserver.PathInfo) bool {
 		return i.Publishing && i.Frames > 0
 	}); err != nil {
 		t.Fatal(err)
@@ -84,7 +64,7 @@ func publishAndRead(t testing.TB, relay *rtspserver.Server, s *mpegserver.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	if err := relay.WaitReaders(ctxT(t, 10*time.Second), path, 1); err != nil {
+	if err := relay.WaitReaders(testutil.Context(t, 10*time.Second), path, 1); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
 )
@@ -90,7 +92,7 @@ func TestLaunchLineRuns(t *testing.T) {
 	if _, err := exec.LookPath("gst-launch-1.0"); err != nil {
 		t.Skip("gst-launch-1.0 not installed (make deps)")
 	}
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := mpegserver.New()
 	_ = s.SetParameter(mpegserver.Address(relay.URL("line")), mpegserver.Size(320, 240), mpegserver.GOPSize(10))
 	line, err := s.LaunchLine()
@@ -114,7 +116,7 @@ func TestLaunchLineRuns(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "line"); err != nil {
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "line"); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, run, out)
 	}
 	r, err := rtsptest.Read(relay.URL("line"))
@@ -122,7 +124,7 @@ func TestLaunchLineRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := relay.Wait(ctxT(t, 20*time.Second), "line", func(i rtspserverInfo) bool { return i.Frames >= n }); err != nil {
+	if err := relay.Wait(testutil.Context(t, 20*time.Second), "line", func(i rtspserverInfo) bool { return i.Frames >= n }); err != nil {
 		t.Fatalf("server did not get all %d frames: %v (%+v)\n%s", n, err, relay.Info("line"), out)
 	}
 	select {

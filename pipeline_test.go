@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
 )
@@ -15,7 +17,7 @@ import (
 // and no B-frames.
 func TestReaderSeesEveryFrame(t *testing.T) {
 	const w, h, n, gop = 640, 360, 90, 15
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(w, h), mpegserver.FrameRate(30, 1),
 		mpegserver.GOPSize(gop), mpegserver.MaxBFrames(0))
 	r := publishAndRead(t, relay, s, "video", testFrame(w, h, 0))
@@ -27,7 +29,7 @@ func TestReaderSeesEveryFrame(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+	if err := r.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	aus := r.AUs()
@@ -59,7 +61,7 @@ func TestReaderSeesEveryFrame(t *testing.T) {
 // the server-side count also checks that Close flushes them all out.
 func TestBFramesWhenAsked(t *testing.T) {
 	const n = 90
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.GOPSize(30), mpegserver.MaxBFrames(2))
 	if err := s.Setup(relay.URL("bframes")); err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestBFramesWhenAsked(t *testing.T) {
 		}
 		served <- s.Close()
 	}()
-	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "bframes"); err != nil {
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "bframes"); err != nil {
 		t.Fatal(err)
 	}
 	r, err := rtsptest.Read(relay.URL("bframes"))
@@ -85,7 +87,7 @@ func TestBFramesWhenAsked(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
-	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+	if err := r.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := relay.Info("bframes").Frames; got != n {

@@ -11,23 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 )
-
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed (make deps)", name)
-	}
-}
 
 // TestFFprobeSeesEveryFrame: ffprobe, an independent reader, sees H.264 at
 // the output size, every frame pushed after it joined, and keyframes every
 // GOPSize frames.
 func TestFFprobeSeesEveryFrame(t *testing.T) {
-	needTool(t, "ffprobe")
+	testutil.NeedTool(t, "ffprobe")
 	const w, h, n, gop = 640, 360, 60, 10
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(w, h), mpegserver.GOPSize(gop))
 	if err := s.Setup(relay.URL("probe")); err != nil {
 		t.Fatal(err)
@@ -35,7 +30,7 @@ func TestFFprobeSeesEveryFrame(t *testing.T) {
 	if err := s.ServeFrameBlock(testFrame(w, h, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := relay.Wait(ctxT(t, 10*time.Second), "probe", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "probe", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -47,7 +42,7 @@ func TestFFprobeSeesEveryFrame(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := relay.WaitReaders(ctxT(t, 20*time.Second), "probe", 1); err != nil {
+	if err := relay.WaitReaders(testutil.Context(t, 20*time.Second), "probe", 1); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
@@ -95,9 +90,9 @@ func TestFFprobeSeesEveryFrame(t *testing.T) {
 // TestSourceSizeAndColours: frames of one size are scaled to the output
 // size, and colours keep their channel order through the image fast path.
 func TestSourceSizeAndColours(t *testing.T) {
-	needTool(t, "ffmpeg")
+	testutil.NeedTool(t, "ffmpeg")
 	const sw, sh, w, h = 320, 240, 640, 360
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.SourceSize(sw, sh), mpegserver.Size(w, h), mpegserver.GOPSize(5))
 	if err := s.Setup(relay.URL("scale")); err != nil {
 		t.Fatal(err)
@@ -125,7 +120,7 @@ func TestSourceSizeAndColours(t *testing.T) {
 		}
 		served <- nil
 	}()
-	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "scale"); err != nil {
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "scale"); err != nil {
 		t.Fatal(err)
 	}
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -161,7 +156,7 @@ func TestSourceSizeAndColours(t *testing.T) {
 
 // TestDumpFileDescribesRunningStream and hides the password.
 func TestDumpFileDescribesRunningStream(t *testing.T) {
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.GOPSize(12))
 	addr := strings.Replace(relay.URL("dump"), "rtsp://", "rtsp://cam:t0ps3cret@", 1)
 	if err := s.Setup(addr); err != nil {
@@ -172,7 +167,7 @@ func TestDumpFileDescribesRunningStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := relay.Wait(ctxT(t, 10*time.Second), "dump", func(i rtspserverInfo) bool { return i.Frames >= 3 }); err != nil {
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "dump", func(i rtspserverInfo) bool { return i.Frames >= 3 }); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -199,8 +194,8 @@ func TestDumpFileDescribesRunningStream(t *testing.T) {
 
 // TestH265Stream: libx265 produces an HEVC stream a reader recognises.
 func TestH265Stream(t *testing.T) {
-	needTool(t, "ffprobe")
-	relay := startRelay(t)
+	testutil.NeedTool(t, "ffprobe")
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Codec("libx265"), mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.FrameAhead(0))
 	if err := s.Setup(relay.URL("hevc")); err != nil {
 		t.Fatal(err)
@@ -214,10 +209,10 @@ func TestH265Stream(t *testing.T) {
 			}
 		}
 	}()
-	if err := relay.Wait(ctxT(t, 20*time.Second), "hevc", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
+	if err := relay.Wait(testutil.Context(t, 20*time.Second), "hevc", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(ctxT(t, 30*time.Second), "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
+	out, err := exec.CommandContext(testutil.Context(t, 30*time.Second), "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
 		"-i", relay.URL("hevc"), "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+
 	"github.com/mpegcoder-go/mpegserver"
 )
 
@@ -18,7 +20,7 @@ import (
 // ahead of play time.
 func TestBlockingPacing(t *testing.T) {
 	const n, ahead = 90, 2
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.FrameRate(30, 1), mpegserver.FrameAhead(ahead))
 	if err := s.Setup(relay.URL("pace")); err != nil {
 		t.Fatal(err)
@@ -52,7 +54,7 @@ func TestBlockingPacing(t *testing.T) {
 // cap frames are refused with ErrQueueFull and counted.
 func TestNonBlocking(t *testing.T) {
 	const ahead = 5
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.FrameAhead(ahead), mpegserver.CloseTimeout(30*time.Second))
 	if err := s.Setup(relay.URL("nb")); err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func TestNonBlocking(t *testing.T) {
 // TestBadInputsLeaveStreamUsable: every bad input returns its error and
 // the next good call works.
 func TestBadInputsLeaveStreamUsable(t *testing.T) {
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.SourceSize(320, 240), mpegserver.FrameAhead(100))
 	good := testFrame(320, 240, 0)
 	if err := s.ServeFrame(good); !errors.Is(err, mpegserver.ErrNotSetUp) {
@@ -212,7 +214,7 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 // TestCloseWakesBlockedServe: a ServeFrameBlock waiting when Close starts
 // returns ErrClosed promptly.
 func TestCloseWakesBlockedServe(t *testing.T) {
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.FrameRate(1, 1), mpegserver.FrameAhead(0))
 	if err := s.Setup(relay.URL("wake")); err != nil {
 		t.Fatal(err)
@@ -300,7 +302,7 @@ func TestSetupUnreachableIsBounded(t *testing.T) {
 	t.Logf("HTTP server: failed after %v", time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
 	// After all that, a real server works.
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	if err := s.Setup(relay.URL("ok")); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +340,7 @@ func waitCount(f func() int, limit int) int {
 // leaked goroutines, no growth in open file descriptors.
 func TestSetupCloseCycles(t *testing.T) {
 	const cycles, frames = 50, 5
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.SetupTimeout(3*time.Second))
 	fr := testFrame(320, 240, 0)
 	cycle := func(i int) {
@@ -355,7 +357,7 @@ func TestSetupCloseCycles(t *testing.T) {
 			t.Fatalf("cycle %d Close: %v", i, err)
 		}
 		// The server reads the stream's last packets before its TEARDOWN.
-		if err := relay.WaitUnpublished(ctxT(t, 5*time.Second), path); err != nil {
+		if err := relay.WaitUnpublished(testutil.Context(t, 5*time.Second), path); err != nil {
 			t.Fatal(err)
 		}
 		if got := relay.Info(path).Frames; got != frames {
@@ -384,7 +386,7 @@ func TestSetupCloseCycles(t *testing.T) {
 // frame is accepted once and reaches the server.
 func TestConcurrentFeeders(t *testing.T) {
 	const feeders, each = 4, 20
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(3))
 	if err := s.Setup(relay.URL("many")); err != nil {
 		t.Fatal(err)
@@ -420,7 +422,7 @@ func TestConcurrentFeeders(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := relay.WaitUnpublished(ctxT(t, 5*time.Second), "many"); err != nil {
+	if err := relay.WaitUnpublished(testutil.Context(t, 5*time.Second), "many"); err != nil {
 		t.Fatal(err)
 	}
 	if got, st := relay.Info("many").Frames, s.Stats(); got != feeders*each || st.Pushed != feeders*each {

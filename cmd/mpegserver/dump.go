@@ -3,20 +3,19 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 
 	"github.com/mpegcoder-go/mpegserver"
 )
 
-func runDump(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dump", "[flags] [ADDRESS]", "Prints the gst-launch-1.0 line the flags compile to, without connecting.\n"+
-		"Swap `appsrc ...` for `videotestsrc is-live=true` and it runs as printed.", stderr)
+func runDump(e env, args []string) error {
+	fs := newFlagSet(e, "dump", "[flags] [ADDRESS]", "Prints the gst-launch-1.0 line the flags compile to, without connecting.\n"+
+		"Swap `appsrc ...` for `videotestsrc is-live=true` and it runs as printed.")
 	sf := addStreamFlags(fs)
 	dotFile := fs.String("dot", "", "also write the pipeline graph (Graphviz DOT, pipeline in READY state) to this file")
 	pngFile := fs.String("png", "", "also render the graph to this PNG file (needs Graphviz's dot)")
-	pos, err := parse(fs, args)
+	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
@@ -35,7 +34,7 @@ func runDump(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintln(stdout, line)
+	fmt.Fprintln(e.stdout, line)
 	if *dotFile == "" && *pngFile == "" {
 		return nil
 	}

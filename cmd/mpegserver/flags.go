@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
@@ -20,7 +19,7 @@ type streamFlags struct {
 	setupTimeout, closeTimeout time.Duration
 }
 
-func addStreamFlags(fs *flag.FlagSet) *streamFlags {
+func addStreamFlags(fs *flagSet) *streamFlags {
 	d := mpegserver.DefaultConfig()
 	f := &streamFlags{}
 	fs.StringVar(&f.codec, "codec", d.Codec, "encoder: libx264, h264, libx265, hevc, x264enc, x265enc (mpegserver encoders lists them)")

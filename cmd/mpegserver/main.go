@@ -11,12 +11,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // usageError marks errors in what the user typed (exit code 2).
@@ -24,9 +27,18 @@ type usageError struct{ error }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// env is what a command reads and writes: its context (cancelled by
+// Ctrl-C or SIGTERM in main) and its standard streams. Tests run commands
+// in-process with their own.
+type env struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
 type command struct {
 	name, args, summary string
-	run                 func(args []string, stdout, stderr io.Writer) error
+	run                 func(e env, args []string) error
 }
 
 var commands = []command{
@@ -45,11 +57,15 @@ func usage(w io.Writer) {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 // run executes a command line and returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(e env, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
@@ -63,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != name {
 			continue
 		}
-		err := c.run(args[1:], stdout, stderr)
+		err := c.run(e, args[1:])
 		var ue usageError
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
@@ -81,33 +97,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// flagSet is a command's flags and its help text.
+type flagSet struct {
+	*flag.FlagSet
+	name, args, summary string
+	stdout              io.Writer
+}
+
 // newFlagSet returns a flag set whose errors are returned, not fatal.
 // --help prints the usage to standard output (exit 0); a bad flag gets a
 // one-line error from run (exit 2), not the whole usage.
-func newFlagSet(name, args, summary string, stdout io.Writer) *flag.FlagSet {
+func newFlagSet(e env, name, args, summary string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // flag calls it on errors too; parse prints help itself
-	helps[fs] = func() {
-		fmt.Fprintf(stdout, "Usage: mpegserver %s %s\n\n%s\n\nFlags:\n", name, args, summary)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	return fs
+	return &flagSet{FlagSet: fs, name: name, args: args, summary: summary, stdout: e.stdout}
 }
 
-// helps holds each flag set's help printer.
-var helps = map[*flag.FlagSet]func(){}
+func (fs *flagSet) help() {
+	fmt.Fprintf(fs.stdout, "Usage: mpegserver %s %s\n\n%s\n\nFlags:\n", fs.name, fs.args, fs.summary)
+	fs.SetOutput(fs.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
 
 // parse parses flags, allowing them after positional arguments too
 // (`push rtsp://host/x --duration 5s`), and returns the positionals.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+func (fs *flagSet) parse(args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				helps[fs]()
+				fs.help()
 				return nil, err
 			}
 			return nil, usageError{err}

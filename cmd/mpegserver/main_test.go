@@ -1,4 +1,4 @@
-package main_test
+package main
 
 import (
 	"bufio"
@@ -13,75 +13,105 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
-var bin string // the command, built once
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mpegserver-cmd")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "mpegserver")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+// started is a command running in-process: its standard output line by
+// line as it comes, and its exit code once it ends.
+type started struct {
+	lines  chan string // every line of standard output; closed at its end
+	out    syncBuffer  // all of standard output
+	stderr *syncBuffer
+	code   chan int
+	cancel context.CancelFunc // what Ctrl-C does
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func needTool(t *testing.T, name string) {
+// start runs a command line in-process, as main would, with its own
+// context and standard streams. Standard output is read as it comes, so
+// the command never blocks on it.
+func start(t *testing.T, stdin io.Reader, args ...string) *started {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed (make deps)", name)
-	}
+	ctx, cancel := context.WithCancel(testutil.Context(t, 60*time.Second))
+	pr, pw := io.Pipe()
+	st := &started{lines: make(chan string, 1024), stderr: &syncBuffer{}, code: make(chan int, 1), cancel: cancel}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			st.out.Write([]byte(sc.Text() + "\n"))
+			st.lines <- sc.Text()
+		}
+		close(st.lines)
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		code := run(env{ctx: ctx, stdin: stdin, stdout: pw, stderr: st.stderr}, args)
+		pw.Close()
+		st.code <- code
+	}()
+	t.Cleanup(cancel)
+	return st
 }
 
-// runCmd runs the command to completion and returns its outputs and exit code.
+// line waits for a line of standard output that matches re and returns
+// its first group.
+func (st *started) line(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	for l := range st.lines {
+		if m := re.FindStringSubmatch(l); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no line matching %s in output:\n%s%s", re, st.out.String(), st.stderr.String())
+	return ""
+}
+
+// wait waits for the command to end and returns its standard output and
+// exit code.
+func (st *started) wait(t *testing.T) (stdout string, code int) {
+	t.Helper()
+	select {
+	case code = <-st.code:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("command still running after 60 s:\n%s", st.out.String())
+	}
+	for range st.lines {
+	}
+	return st.out.String(), code
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// runCmd runs a command line in-process to completion and returns its
+// outputs and exit code.
 func runCmd(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
+	var o, e syncBuffer
+	code = run(env{ctx: testutil.Context(t, 60*time.Second), stdin: stdin, stdout: &o, stderr: &e}, args)
 	return o.String(), e.String(), code
-}
-
-func startRelay(t *testing.T) *rtspserver.Server {
-	t.Helper()
-	s := &rtspserver.Server{}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 var summaryRE = regexp.MustCompile(`Summary: (\d+) frames`)
@@ -101,31 +131,10 @@ func summaryFrames(t *testing.T, out string) int {
 // indices read back from the pictures are consecutive up to the last frame
 // served.
 func TestPushTestsrcLosesNothing(t *testing.T) {
-	needTool(t, "ffmpeg")
+	testutil.NeedTool(t, "ffmpeg")
 	const w, h = 640, 360
-	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, "push", "--duration", "3s", "--listen", "127.0.0.1:0",
-		"--gop", "10", "--frame-ahead", "2", "--quiet")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var url string
-	var out strings.Builder
-	for url == "" && sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if m := regexp.MustCompile(`to (rtsp://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatalf("no address printed:\n%s%s", out.String(), stderr.String())
-	}
+	cmd := start(t, nil, "push", "--duration", "3s", "--listen", "127.0.0.1:0", "--gop", "10", "--frame-ahead", "2", "--quiet")
+	url := cmd.line(t, regexp.MustCompile(`to (rtsp://\S+)`))
 	// The stream exists once the first frame is announced: ask until it does.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -139,7 +148,7 @@ func TestPushTestsrcLosesNothing(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ff := exec.CommandContext(ctxT(t, 60*time.Second), "ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
+	ff := exec.CommandContext(testutil.Context(t, 60*time.Second), "ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
 		"-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
 	raw, err := ff.StdoutPipe()
 	if err != nil {
@@ -161,13 +170,11 @@ func TestPushTestsrcLosesNothing(t *testing.T) {
 		indexes = append(indexes, i)
 	}
 	_ = ff.Wait()
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
+	out, code := cmd.wait(t)
+	if code != 0 {
+		t.Fatalf("push: exit %d\n%s%s", code, out, cmd.stderr.String())
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("push: %v\n%s%s", err, out.String(), stderr.String())
-	}
-	pushed := summaryFrames(t, out.String())
+	pushed := summaryFrames(t, out)
 	if len(indexes) < 30 {
 		t.Fatalf("decoded only %d frames", len(indexes))
 	}
@@ -185,26 +192,21 @@ func TestPushTestsrcLosesNothing(t *testing.T) {
 // TestPushStdin: raw frames from ffmpeg on standard input arrive with the
 // right size and count.
 func TestPushStdin(t *testing.T) {
-	needTool(t, "ffmpeg")
+	testutil.NeedTool(t, "ffmpeg")
 	const n = 45
-	relay := startRelay(t)
-	gen := exec.CommandContext(ctxT(t, 60*time.Second), "ffmpeg", "-v", "error", "-f", "lavfi",
+	relay := testutil.StartRelay(t)
+	gen := exec.CommandContext(testutil.Context(t, 60*time.Second), "ffmpeg", "-v", "error", "-f", "lavfi",
 		"-i", "testsrc=size=320x240:rate=30", "-frames:v", strconv.Itoa(n), "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
-	push := exec.CommandContext(ctxT(t, 60*time.Second), bin, "push", "--input", "-", "--src-width", "320",
-		"--src-height", "240", "--width", "320", "--height", "240", "--quiet", relay.URL("stdin"))
 	pipe, err := gen.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	push.Stdin, push.Stdout, push.Stderr = pipe, &out, &errb
-	if err := push.Start(); err != nil {
 		t.Fatal(err)
 	}
 	if err := gen.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := relay.WaitPublisher(ctxT(t, 10*time.Second), "stdin"); err != nil {
+	push := start(t, pipe, "push", "--input", "-", "--src-width", "320", "--src-height", "240",
+		"--width", "320", "--height", "240", "--quiet", relay.URL("stdin"))
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "stdin"); err != nil {
 		t.Fatal(err)
 	}
 	r, err := rtsptest.Read(relay.URL("stdin"))
@@ -212,22 +214,23 @@ func TestPushStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	out, code := push.wait(t)
 	if err := gen.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if err := push.Wait(); err != nil {
-		t.Fatalf("push: %v\n%s%s", err, out.String(), errb.String())
+	if code != 0 {
+		t.Fatalf("push: exit %d\n%s%s", code, out, push.stderr.String())
 	}
-	if err := relay.WaitUnpublished(ctxT(t, 10*time.Second), "stdin"); err != nil {
+	if err := relay.WaitUnpublished(testutil.Context(t, 10*time.Second), "stdin"); err != nil {
 		t.Fatal(err)
 	}
 	if got := relay.Info("stdin").Frames; got != n {
 		t.Errorf("server received %d frames, want %d", got, n)
 	}
-	if got := summaryFrames(t, out.String()); got != n {
+	if got := summaryFrames(t, out); got != n {
 		t.Errorf("summary says %d frames, want %d", got, n)
 	}
-	if err := r.WaitEnd(ctxT(t, 10*time.Second)); err != nil {
+	if err := r.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if w, h, err := r.Size(); err != nil || w != 320 || h != 240 {
@@ -237,7 +240,7 @@ func TestPushStdin(t *testing.T) {
 
 // TestPushStdinFormats: every --pix-fmt takes its own frame size.
 func TestPushStdinFormats(t *testing.T) {
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	for fmtName, bpp := range map[string]int{"bgr24": 3, "rgba": 4, "gray": 1} {
 		const frames = 3
 		in := bytes.Repeat([]byte{100}, 64*48*bpp*frames)
@@ -251,7 +254,7 @@ func TestPushStdinFormats(t *testing.T) {
 }
 
 func TestPushShortLastFrame(t *testing.T) {
-	relay := startRelay(t)
+	relay := testutil.StartRelay(t)
 	in := bytes.Repeat([]byte{7}, 320*240*3+1000)
 	_, errOut, code := runCmd(t, bytes.NewReader(in), "push", "--input", "-", "--src-width", "320",
 		"--src-height", "240", "--quiet", relay.URL("short"))
@@ -266,16 +269,46 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"push", "ftp://host/x"}, {"push", "--input", "file.raw"}, {"push", "--pix-fmt", "yuv420p"},
 		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp9", "rtsp://h/x"},
 		{"push", "--width", "100", "--height", "20"}, {"dump", "--bitrate", "-1"}, {"serve", "extra"},
-		{"encoders", "x"}, {"push", "--frame-ahead", "-5"},
+		{"encoders", "x"}, {"push", "--frame-ahead", "-5"}, {"push", "--blocking"},
 	} {
 		_, errOut, code := runCmd(t, nil, args...)
 		if code != 2 || len(strings.TrimSpace(errOut)) == 0 {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
 	}
-	out, _, code := runCmd(t, nil, "push", "--help")
-	if code != 0 || !strings.Contains(out, "--input -") || !strings.Contains(out, "-frame-ahead") {
-		t.Errorf("push --help: exit %d\n%s", code, out)
+}
+
+// TestHelpGoesToStdout: --help of every command prints its usage on
+// standard output, nothing on standard error, and exits 0.
+func TestHelpGoesToStdout(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"push", "--help"}, {"serve", "--help"}, {"dump", "-h"}, {"encoders", "--help"}} {
+		out, errOut, code := runCmd(t, nil, args...)
+		if code != 0 || !strings.Contains(out, "Usage") || errOut != "" {
+			t.Errorf("%q: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+	}
+	out, _, _ := runCmd(t, nil, "push", "--help")
+	if !strings.Contains(out, "--input -") || !strings.Contains(out, "-frame-ahead") || !strings.Contains(out, "-nonblocking") {
+		t.Errorf("push --help lacks flags:\n%s", out)
+	}
+}
+
+// TestPushNonblocking: --nonblocking serves with ServeFrame and WaitRef and
+// still delivers every frame read.
+func TestPushNonblocking(t *testing.T) {
+	const n = 20
+	relay := testutil.StartRelay(t)
+	in := bytes.Repeat([]byte{90}, 64*48*3*n)
+	out, errOut, code := runCmd(t, bytes.NewReader(in), "push", "--nonblocking", "--input", "-",
+		"--src-width", "64", "--src-height", "48", "--width", "64", "--height", "48", "--quiet", relay.URL("nb"))
+	if code != 0 || summaryFrames(t, out) != n {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if err := relay.WaitUnpublished(testutil.Context(t, 10*time.Second), "nb"); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Info("nb").Frames; got != n {
+		t.Errorf("server received %d frames, want %d", got, n)
 	}
 }
 
@@ -315,8 +348,8 @@ func TestUnreachableExit1WithinBound(t *testing.T) {
 // TestDumpRuns: the printed line runs in gst-launch-1.0 with appsrc
 // swapped for a live test source, and --dot writes the graph.
 func TestDumpRuns(t *testing.T) {
-	needTool(t, "gst-launch-1.0")
-	relay := startRelay(t)
+	testutil.NeedTool(t, "gst-launch-1.0")
+	relay := testutil.StartRelay(t)
 	dot := filepath.Join(t.TempDir(), "p.dot")
 	out, errOut, code := runCmd(t, nil, "dump", "--width", "320", "--height", "240", "--gop", "10", "--dot", dot, relay.URL("dump"))
 	if code != 0 {
@@ -332,7 +365,7 @@ func TestDumpRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gst := exec.CommandContext(ctxT(t, 60*time.Second), "gst-launch-1.0", strings.Split(strings.TrimSpace(string(words)), "\n")...)
+	gst := exec.CommandContext(testutil.Context(t, 60*time.Second), "gst-launch-1.0", strings.Split(strings.TrimSpace(string(words)), "\n")...)
 	gst.WaitDelay = time.Second
 	var gout bytes.Buffer
 	gst.Stdout, gst.Stderr = &gout, &gout
@@ -340,7 +373,7 @@ func TestDumpRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = gst.Process.Kill(); _ = gst.Wait() }()
-	if err := relay.Wait(ctxT(t, 20*time.Second), "dump", func(i rtspserver.PathInfo) bool { return i.Frames >= 60 }); err != nil {
+	if err := relay.Wait(testutil.Context(t, 20*time.Second), "dump", func(i rtspserver.PathInfo) bool { return i.Frames >= 60 }); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, run, gout.String())
 	}
 }
@@ -353,30 +386,10 @@ func TestEncodersCommand(t *testing.T) {
 }
 
 // TestServeCommand: `serve` runs a relay that the library can publish to
-// and a reader can play, and stops cleanly on SIGINT.
+// and a reader can play, and stops cleanly when cancelled (Ctrl-C).
 func TestServeCommand(t *testing.T) {
-	cmd := exec.CommandContext(ctxT(t, 60*time.Second), bin, "serve", "--listen", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var base string
-	for base == "" && sc.Scan() {
-		if m := regexp.MustCompile(`RTSP server on (rtsp://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		t.Fatal("serve printed no address")
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	cmd := start(t, nil, "serve", "--listen", "127.0.0.1:0")
+	base := cmd.line(t, regexp.MustCompile(`RTSP server on (rtsp://\S+)`))
 	s := mpegserver.New()
 	_ = s.SetParameter(mpegserver.Size(320, 240), mpegserver.FrameAhead(0))
 	if err := s.Setup(base + "/cam"); err != nil {
@@ -387,6 +400,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r *rtsptest.Reader
+	var err error
 	deadline := time.Now().Add(10 * time.Second)
 	for r == nil {
 		r, err = rtsptest.Read(base + "/cam")
@@ -405,13 +419,55 @@ func TestServeCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := r.WaitFrames(ctxT(t, 10*time.Second), 5); err != nil {
+	if err := r.WaitFrames(testutil.Context(t, 10*time.Second), 5); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.Close()
+	cmd.cancel()
+	if out, code := cmd.wait(t); code != 0 || !strings.Contains(out, "stopping") {
+		t.Errorf("serve after cancel: exit %d\n%s", code, out)
+	}
+}
+
+// TestBinary builds the command once and runs it as a user does: the
+// signal handling in main, exit codes, and help on standard output.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := filepath.Join(t.TempDir(), "mpegserver")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "--help").Output(); err != nil || !strings.Contains(string(out), "Usage") {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+	var ee *exec.ExitError
+	if err := exec.Command(bin, "nope").Run(); !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("unknown command: %v, want exit 2", err)
+	}
+	cmd := exec.CommandContext(testutil.Context(t, 60*time.Second), bin, "serve", "--listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "RTSP server on") {
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("serve after SIGINT: %v", err)
 	}

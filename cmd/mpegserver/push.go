@@ -7,15 +7,13 @@ import (
 	"image"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 const pushSummary = `Serves frames to ADDRESS (rtsp://host:port/path). Without ADDRESS it starts
@@ -30,19 +28,18 @@ an RTSP server on --listen and serves to its --path.
 // pixFormats maps --pix-fmt to bytes per pixel.
 var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
 
-func runPush(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("push", "[flags] [ADDRESS]", pushSummary, stdout)
+func runPush(e env, args []string) error {
+	fs := newFlagSet(e, "push", "[flags] [ADDRESS]", pushSummary)
 	sf := addStreamFlags(fs)
 	input := fs.String("input", "testsrc", "frame source: testsrc, or - for raw frames on standard input")
 	pixFmt := fs.String("pix-fmt", "rgb24", "pixel format of standard input: rgb24, bgr24, rgba, gray")
-	fs.Bool("blocking", true, "serve with ServeFrameBlock, paced by the library")
-	nonblocking := fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef")
+	nonblocking := fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef (default: ServeFrameBlock, paced by the library)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C or end of input)")
 	maxFrames := fs.Int("frames", 0, "stop after this many frames (0: no limit)")
 	listen := fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given")
 	path := fs.String("path", "video", "stream path on the embedded server")
 	quiet := fs.Bool("quiet", false, "no status line")
-	pos, err := parse(fs, args)
+	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
@@ -93,15 +90,14 @@ func runPush(args []string, stdout, stderr io.Writer) error {
 	}
 	shown := mpegserver.Redact(addr)
 	if strings.Contains(addr, "://") && !strings.HasPrefix(strings.ToLower(addr), "file://") {
-		fmt.Fprintf(stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
+		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
 			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
-		fmt.Fprintf(stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
+		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
 	} else {
-		fmt.Fprintf(stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
+		fmt.Fprintf(e.stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := e.ctx
 	if *duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)
@@ -109,17 +105,17 @@ func runPush(args []string, stdout, stderr io.Writer) error {
 	}
 	var src frameSource
 	if *input == "-" {
-		src = newStdinSource(os.Stdin, sw, sh, bpp, *pixFmt)
+		src = newStdinSource(e.stdin, sw, sh, bpp, *pixFmt)
 	} else {
 		src = &patternSource{frame: make([]byte, sw*sh*3), w: sw, h: sh}
 	}
 
-	status := startStatus(s, stderr, *quiet)
+	status := startStatus(s, e.stderr, *quiet)
 	start := time.Now()
 	serveErr := serveLoop(ctx, s, src, *nonblocking, *maxFrames)
 	status.stop()
 	closeErr := s.Close()
-	printSummary(stdout, s.Stats(), time.Since(start))
+	printSummary(e.stdout, s.Stats(), time.Since(start))
 	if serveErr != nil {
 		return serveErr
 	}

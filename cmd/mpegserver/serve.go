@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"log"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
-func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "[flags]", "Runs the embedded RTSP server until Ctrl-C: publish to rtsp://LISTEN/PATH\n"+
-		"(mpegserver push, ffmpeg -f rtsp, gst rtspclientsink) and read from the same address.", stderr)
+func runServe(e env, args []string) error {
+	fs := newFlagSet(e, "serve", "[flags]", "Runs the embedded RTSP server until Ctrl-C: publish to rtsp://LISTEN/PATH\n"+
+		"(mpegserver push, ffmpeg -f rtsp, gst rtspclientsink) and read from the same address.")
 	listen := fs.String("listen", "127.0.0.1:8554", "address to listen on (0.0.0.0:8554 to accept other machines)")
 	quiet := fs.Bool("quiet", false, "do not log connections and streams")
-	pos, err := parse(fs, args)
+	pos, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
@@ -26,16 +21,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	relay := &rtspserver.Server{Address: *listen}
 	if !*quiet {
-		relay.Logf = log.New(stderr, "", log.LstdFlags).Printf
+		relay.Logf = log.New(e.stderr, "", log.LstdFlags).Printf
 	}
 	if err := relay.Start(); err != nil {
 		return err
 	}
 	defer relay.Close()
-	fmt.Fprintf(stdout, "RTSP server on rtsp://%s (TCP)\n  publish: mpegserver push rtsp://%[1]s/video\n  watch:   ffplay -rtsp_transport tcp rtsp://%[1]s/video\nCtrl-C stops it.\n", relay.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "stopping")
+	fmt.Fprintf(e.stdout, "RTSP server on rtsp://%s (TCP)\n  publish: mpegserver push rtsp://%[1]s/video\n  watch:   ffplay -rtsp_transport tcp rtsp://%[1]s/video\nCtrl-C stops it.\n", relay.Addr())
+	<-e.ctx.Done()
+	fmt.Fprintln(e.stdout, "stopping")
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 func main() {

@@ -1,25 +1,20 @@
 package rtspserver_test
 
 import (
-	"context"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/pion/rtp"
 
-	"github.com/mpegcoder-go/mpegserver/internal/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
-
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
 
 // publisher records a tiny H.264 stream of one-packet access units.
 type publisher struct {
@@ -65,7 +60,7 @@ func TestPathsReadersAndShutdown(t *testing.T) {
 	}
 	a, b := publish(t, s.URL("a")), publish(t, s.URL("b"))
 	for _, p := range []string{"a", "b"} {
-		if err := s.WaitPublisher(ctx(t), p); err != nil {
+		if err := s.WaitPublisher(testutil.Context(t, 10*time.Second), p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -81,10 +76,10 @@ func TestPathsReadersAndShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WaitReaders(ctx(t), "a", 2); err != nil {
+	if err := s.WaitReaders(testutil.Context(t, 10*time.Second), "a", 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WaitReaders(ctx(t), "b", 1); err != nil {
+	if err := s.WaitReaders(testutil.Context(t, 10*time.Second), "b", 1); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -97,7 +92,7 @@ func TestPathsReadersAndShutdown(t *testing.T) {
 		r *rtsptest.Reader
 		n int
 	}{{ra1, 5}, {ra2, 5}, {rb, 3}} {
-		if err := c.r.WaitFrames(ctx(t), c.n); err != nil {
+		if err := c.r.WaitFrames(testutil.Context(t, 10*time.Second), c.n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -113,28 +108,28 @@ func TestPathsReadersAndShutdown(t *testing.T) {
 	}
 	// A second publisher on a path replaces the first; its readers end.
 	a2 := publish(t, s.URL("a"))
-	if err := ra1.WaitEnd(ctx(t)); err != nil {
+	if err := ra1.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Wait(ctx(t), "a", func(i rtspserver.PathInfo) bool { return i.Publishers == 2 && i.Publishing }); err != nil {
+	if err := s.Wait(testutil.Context(t, 10*time.Second), "a", func(i rtspserver.PathInfo) bool { return i.Publishers == 2 && i.Publishing }); err != nil {
 		t.Fatal(err)
 	}
 	a2.frame(t)
 	// The publisher leaving ends its readers' streams.
 	b.c.Close()
-	if err := rb.WaitEnd(ctx(t)); err != nil {
+	if err := rb.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WaitUnpublished(ctx(t), "b"); err != nil {
+	if err := s.WaitUnpublished(testutil.Context(t, 10*time.Second), "b"); err != nil {
 		t.Fatal(err)
 	}
 	// Close disconnects everyone and returns the goroutines.
 	s.Close()
 	s.Close()
-	if err := ra2.WaitEnd(ctx(t)); err != nil {
+	if err := ra2.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WaitPublisher(ctx(t), "a"); err != rtspserver.ErrClosed {
+	if err := s.WaitPublisher(testutil.Context(t, 10*time.Second), "a"); err != rtspserver.ErrClosed {
 		t.Errorf("Wait after Close: %v", err)
 	}
 	for _, r := range []*rtsptest.Reader{ra1, ra2, rb} {

@@ -1,0 +1,44 @@
+// Package testutil holds what the tests of every package share: a bounded
+// context, an embedded RTSP relay per test, and skipping when an outside
+// tool is missing.
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+)
+
+// Context returns a context that ends after d or with the test.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// StartRelay runs an embedded RTSP server on a free loopback port for one
+// test. MPEGSERVER_TEST_LOG=1 logs its events to the test log.
+func StartRelay(t testing.TB) *rtspserver.Server {
+	t.Helper()
+	s := &rtspserver.Server{}
+	if os.Getenv("MPEGSERVER_TEST_LOG") != "" {
+		s.Logf = t.Logf
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NeedTool skips the test when a program it runs is not installed.
+func NeedTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s not installed (make deps)", name)
+	}
+}
