@@ -31,8 +31,8 @@ import (
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 var (
