@@ -148,28 +148,30 @@ func sinkElements(t target, cd codec, timeout time.Duration) []gstpipe.Element {
 // fileQueue is appsrc's queue, in frames, for file targets.
 const fileQueue = 4
 
-// maxQueueBytes bounds the raw frames the hard cap lets appsrc hold.
+// maxQueueBytes bounds the frames appsrc may hold, in bytes.
 const maxQueueBytes = 512 << 20
 
 // queueBounds gives the appsrc queue's soft bound (max-buffers: enough-data
 // fires there and ServeFrameBlock waits) and the hard cap at which
 // ServeFrame refuses frames. The hard cap leaves room for a caller that
-// follows WaitRef loosely, but never more than maxQueueBytes of frames.
+// follows WaitRef loosely. Both stay within maxQueueBytes of frames as
+// appsrc holds them (I420, 1.5 bytes a pixel), or two frames where one
+// frame is larger than that.
 func queueBounds(c Config, live bool) (soft, hard int) {
 	// One more than the frames-ahead rule allows, so the rule binds first
 	// and the queue only when the encoder falls behind.
 	soft = c.Ahead() + 2
 	if !live {
 		// A file has no play time to run ahead of. A short queue means
-		// few buffers: at 1080p each new buffer is 6 MB of fresh pages,
+		// few buffers: at 1080p each new buffer is 3 MB of fresh pages,
 		// and faulting them in cost more than encoding.
 		soft = fileQueue
 	}
 	hard = 2*soft + 2
-	if fs := c.FrameSize(); fs > 0 {
-		if byBytes := maxQueueBytes / fs; hard > byBytes {
-			hard = max(byBytes, soft+1)
-		}
+	w, h := c.SourceSize()
+	if per := w * h * 3 / 2; per > 0 {
+		limit := max(maxQueueBytes/per, 2)
+		soft, hard = min(soft, limit-1), min(hard, limit)
 	}
 	return soft, hard
 }
