@@ -64,10 +64,17 @@ char *ms_src_caps(GstElement *e) {
 	return s;
 }
 
-void ms_set_appsrc_caps(GstElement *src, const char *caps) {
+// ms_set_appsrc_caps returns 0 if the caps do not parse.
+int ms_set_appsrc_caps(GstElement *src, const char *caps) {
 	GstCaps *c = gst_caps_from_string(caps);
+	if (c == NULL || gst_caps_is_empty(c)) {
+		if (c != NULL)
+			gst_caps_unref(c);
+		return 0;
+	}
 	gst_app_src_set_caps(GST_APP_SRC(src), c);
 	gst_caps_unref(c);
+	return 1;
 }
 
 // ms_new_pool makes the pool frames are converted into: buffers come back

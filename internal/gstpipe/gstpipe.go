@@ -84,8 +84,8 @@ const (
 	EventWarning
 	// EventDrained: end-of-stream has passed the counted element, so every
 	// frame has been handed on. (The pipeline's own EOS is not enough:
-	// rtspclientsink's internal RTCP sink often finishes EOS seconds
-	// later, or not at all, measured here about one Close in three.)
+	// rtspclientsink's internal RTCP sink may finish EOS seconds later,
+	// or never; docs/design.md.)
 	EventDrained
 	// EventEOS: the pipeline's sinks have all finished.
 	EventEOS
@@ -144,7 +144,7 @@ func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) 
 // (true) and need-data (false): enough-data runs inside Push on the
 // pushing goroutine, need-data on a streaming thread. On error everything
 // built so far is released.
-func Build(s Spec, onFlow func(enough bool)) (p *Pipeline, err error) {
+func Build(s Spec, onFlow func(enough bool)) (*Pipeline, error) {
 	gstInit()
 	if len(s.Elements) == 0 || s.Elements[0].Factory != "appsrc" {
 		return nil, errors.New("gstpipe: the first element must be appsrc")
@@ -156,39 +156,44 @@ func Build(s Spec, onFlow func(enough bool)) (p *Pipeline, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating pipeline: %v", err)
 	}
-	p = &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			p.Release()
-		}
-	}()
+	p := &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
+	if err := p.build(s, onFlow); err != nil {
+		p.Release()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	if s.BT709 {
 		p.bt709 = 1
 	}
 	for _, ed := range s.Elements {
 		e, err := gst.NewElement(ed.Factory)
 		if err != nil {
-			return nil, fmt.Errorf("creating %s: %v", ed.Factory, err)
+			return fmt.Errorf("creating %s: %v", ed.Factory, err)
 		}
 		p.elems = append(p.elems, e)
 		for _, pr := range ed.Props {
 			if err := setArg(e, pr); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err := pipe.AddMany(p.elems...); err != nil {
-		return nil, fmt.Errorf("adding elements: %v", err)
+	if err := p.pipe.AddMany(p.elems...); err != nil {
+		return fmt.Errorf("adding elements: %v", err)
 	}
 	if err := gst.ElementLinkMany(p.elems...); err != nil {
-		return nil, fmt.Errorf("linking elements: %v", err)
+		return fmt.Errorf("linking elements: %v", err)
 	}
 	p.srcPtr = elemPtr(p.elems[0])
 	cs := C.CString(s.SourceCaps)
 	defer C.free(unsafe.Pointer(cs))
 	// appsrc carries the caps itself, so its buffers are typed from the
 	// first one.
-	C.ms_set_appsrc_caps(p.srcPtr, cs)
+	if C.ms_set_appsrc_caps(p.srcPtr, cs) == 0 {
+		return fmt.Errorf("source caps %q do not parse", s.SourceCaps)
+	}
 	if s.PoolBuffers > 0 {
 		p.pool = C.ms_new_pool(cs, C.guint(s.PoolBuffers))
 	}
@@ -203,7 +208,7 @@ func Build(s Spec, onFlow func(enough bool)) (p *Pipeline, err error) {
 	// holds the element: reading them is safe while p is.
 	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]))
 	runtime.KeepAlive(p.elems)
-	return p, nil
+	return nil
 }
 
 func setArg(e *gst.Element, p Prop) error {

@@ -10,7 +10,7 @@
 char *ms_set_arg(GstElement *e, const char *name, const char *value);
 char *ms_get_arg(GstElement *e, const char *name);
 char *ms_src_caps(GstElement *e);
-void ms_set_appsrc_caps(GstElement *src, const char *caps);
+int ms_set_appsrc_caps(GstElement *src, const char *caps);
 
 GstBufferPool *ms_new_pool(const char *caps_str, guint max);
 void ms_free_pool(GstBufferPool *pool);

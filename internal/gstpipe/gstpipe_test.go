@@ -1,0 +1,98 @@
+package gstpipe
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func appsrcChain(extra ...Element) []Element {
+	return append([]Element{{Factory: "appsrc", Props: []Prop{{Name: "format", Value: "time"}}}}, extra...)
+}
+
+const caps = "video/x-raw,format=I420,width=64,height=48,framerate=30/1"
+
+// TestBuildErrors: each bad spec is an error naming its cause, and a
+// password never appears in it.
+func TestBuildErrors(t *testing.T) {
+	var pe *PropertyError
+	for name, tc := range map[string]struct {
+		spec Spec
+		want string
+		prop bool
+	}{
+		"no appsrc first":    {Spec{Elements: []Element{{Factory: "fakesink"}}}, "first element must be appsrc", false},
+		"no such element":    {Spec{Elements: appsrcChain(Element{Factory: "nosuchelement"}), CountAt: 0}, "nosuchelement", false},
+		"count out of range": {Spec{Elements: appsrcChain(), CountAt: 3}, "CountAt 3", false},
+		"bad caps":           {Spec{Elements: appsrcChain(Element{Factory: "fakesink"}), SourceCaps: "not caps"}, "do not parse", false},
+		"no such property": {Spec{Elements: appsrcChain(Element{Factory: "fakesink", Props: []Prop{{Name: "nope", Value: "1"}}})},
+			`no property "nope"`, true},
+		"bad enum value": {Spec{Elements: appsrcChain(Element{Factory: "fakesink", Props: []Prop{{Name: "sync", Value: "maybe"}}})},
+			`"maybe" is not a valid`, true},
+		"secret redacted": {Spec{Elements: appsrcChain(Element{Factory: "fakesink", Props: []Prop{{Name: "sync", Value: "hunter2", Secret: true}}})},
+			"REDACTED", true},
+	} {
+		p, err := Build(tc.spec, func(bool) {})
+		if err == nil {
+			p.Release()
+			t.Errorf("%s: built", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v, want it to say %q", name, err, tc.want)
+		}
+		if errors.As(err, &pe) != tc.prop {
+			t.Errorf("%s: PropertyError %v, want %v", name, errors.As(err, &pe), tc.prop)
+		}
+	}
+}
+
+// TestPushCountsAndDrains: frames pushed into appsrc ! fakesink are
+// counted at the counted element, and end-of-stream reports drained and
+// EOS.
+func TestPushCountsAndDrains(t *testing.T) {
+	spec := Spec{Elements: appsrcChain(Element{Factory: "identity"}, Element{Factory: "fakesink"}),
+		SourceCaps: caps, CountAt: 1, PoolBuffers: 4}
+	p, err := Build(spec, func(bool) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	events := make(chan Event, 16)
+	if err := p.Start(func(e Event) { events <- e }); err != nil {
+		t.Fatal(err)
+	}
+	f := Frame{Data: make([]byte, 64*48*3), W: 64, H: 48, Stride: 64 * 3, BPP: 3}
+	for i := 0; i < 5; i++ {
+		if err := p.Push(f, time.Duration(i)*time.Second/30, time.Second/30, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.EndOfStream()
+	drained, eos := false, false
+	timeout := time.After(10 * time.Second)
+	for !drained || !eos {
+		select {
+		case e := <-events:
+			switch e.Kind {
+			case EventDrained:
+				drained = true
+			case EventEOS:
+				eos = true
+			case EventError:
+				t.Fatalf("error: %s: %s", e.Source, e.Message)
+			}
+		case <-timeout:
+			t.Fatalf("drained %v, eos %v after 10 s", drained, eos)
+		}
+	}
+	if frames, bytes := p.Encoded(); frames != 5 || bytes != 5*64*48*3/2 {
+		t.Errorf("counted %d frames, %d bytes; want 5, %d", frames, bytes, 5*64*48*3/2)
+	}
+	if err := p.Push(f, time.Second, time.Second/30, 5); !errors.Is(err, ErrFlushing) {
+		t.Errorf("push after EOS: %v, want ErrFlushing", err)
+	}
+	p.Release()
+	p.Release() // twice is fine
+}
