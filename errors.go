@@ -12,13 +12,16 @@ var (
 	ErrNotSetUp = errors.New("mpegserver: stream not set up (call Setup first)")
 	// ErrClosed: the call raced with Close, which won.
 	ErrClosed = errors.New("mpegserver: stream closed")
-	// ErrFrameSize: the frame is nil or its size does not match widthSrc × heightSrc.
+	// ErrFrameSize: the frame or image is nil, its size is not widthSrc ×
+	// heightSrc, or its memory does not hold it (an image's Pix or Stride).
 	ErrFrameSize = errors.New("mpegserver: bad frame size")
 	// ErrUnknownCodec: the codec name is unknown, or its encoder is not installed.
 	ErrUnknownCodec = errors.New("mpegserver: unknown or unavailable codec")
 	// ErrUnsupportedAddress: the address has a scheme no sink handles, or is malformed.
 	ErrUnsupportedAddress = errors.New("mpegserver: unsupported address")
-	// ErrUnreachable: Setup could not open the stream on the server in time.
+	// ErrUnreachable: Setup got no RTSP answer in time, or the sink could
+	// not open the stream when the first frame went out (a *PipelineError
+	// that also matches ErrPipeline).
 	ErrUnreachable = errors.New("mpegserver: server unreachable")
 	// ErrPipeline: GStreamer reported an error; the message carries its text.
 	ErrPipeline = errors.New("mpegserver: pipeline error")
@@ -31,7 +34,8 @@ var (
 )
 
 // PipelineError carries what GStreamer said. It matches ErrPipeline with
-// errors.Is, and ErrUnreachable too when the sink could not connect.
+// errors.Is, and ErrUnreachable too when the sink could not open its
+// server (GStreamer's resource error "could not open").
 type PipelineError struct {
 	Element string // the element that posted the error
 	Message string // GStreamer's message

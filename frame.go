@@ -3,6 +3,7 @@ package mpegserver
 import (
 	"fmt"
 	"image"
+	"reflect"
 	"sync"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
@@ -28,6 +29,9 @@ func imageFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err
 	if img == nil {
 		return gstpipe.Frame{}, nil, fmt.Errorf("%w: nil image", ErrFrameSize)
 	}
+	if v := reflect.ValueOf(img); v.Kind() == reflect.Pointer && v.IsNil() {
+		return gstpipe.Frame{}, nil, fmt.Errorf("%w: nil %T", ErrFrameSize, img)
+	}
 	b := img.Bounds()
 	if b.Dx() != w || b.Dy() != h {
 		return gstpipe.Frame{}, nil, fmt.Errorf("%w: image is %d×%d, want %d×%d (widthSrc × heightSrc)",
@@ -37,9 +41,11 @@ func imageFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err
 	// while copying: no Go allocation.
 	switch m := img.(type) {
 	case *image.RGBA:
-		return gstpipe.Frame{Data: m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], W: w, H: h, Stride: m.Stride, BPP: 4}, func() {}, nil
+		f, err := rgbxFrame(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), w, h, img)
+		return f, func() {}, err
 	case *image.NRGBA:
-		return gstpipe.Frame{Data: m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], W: w, H: h, Stride: m.Stride, BPP: 4}, func() {}, nil
+		f, err := rgbxFrame(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), w, h, img)
+		return f, func() {}, err
 	}
 	buf, _ := rgbPool.Get().(*[]byte)
 	if buf == nil || cap(*buf) < w*h*3 {
@@ -56,4 +62,17 @@ func imageFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err
 		}
 	}
 	return gstpipe.Frame{Data: px, W: w, H: h, Stride: w * 3, BPP: 3}, func() { rgbPool.Put(buf) }, nil
+}
+
+// rgbxFrame checks that 4-byte pixels of w × h starting at off, rows
+// stride apart, lie inside pix before C reads them: an image built by hand
+// can have a short Pix or a bad stride.
+func rgbxFrame(pix []byte, stride, off, w, h int, img image.Image) (gstpipe.Frame, error) {
+	if stride < 4*w {
+		return gstpipe.Frame{}, fmt.Errorf("%w: %T stride %d is less than 4 × width %d", ErrFrameSize, img, stride, w)
+	}
+	if end := off + (h-1)*stride + 4*w; off < 0 || end > len(pix) {
+		return gstpipe.Frame{}, fmt.Errorf("%w: %T Pix holds %d bytes, its %d×%d pixels need %d", ErrFrameSize, img, len(pix), w, h, end)
+	}
+	return gstpipe.Frame{Data: pix[off:], W: w, H: h, Stride: stride, BPP: 4}, nil
 }

@@ -23,6 +23,7 @@ package mpegserver
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"sync"
 	"time"
@@ -49,7 +50,10 @@ func (s *Server) SetParameter(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.cfg
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return fmt.Errorf("%w: option %d of %d is nil", ErrBadParameter, i+1, len(opts))
+		}
 		o(&c)
 	}
 	if err := c.Validate(); err != nil {

@@ -157,6 +157,21 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 		"output-size":      func() error { return s.ServeFrame(testFrame(640, 360, 0)) },
 		"nil image":        func() error { return s.ServeImage(nil) },
 		"wrong-size image": func() error { return s.ServeImage(image.NewRGBA(image.Rect(0, 0, 10, 10))) },
+		"nil *image.RGBA":  func() error { return s.ServeImage((*image.RGBA)(nil)) },
+		"nil *image.Gray":  func() error { return s.ServeImage((*image.Gray)(nil)) },
+		// Images built by hand: C must never read past Pix.
+		"short Pix": func() error {
+			return s.ServeImage(&image.RGBA{Pix: make([]byte, 100), Stride: 320 * 4, Rect: image.Rect(0, 0, 320, 240)})
+		},
+		"Pix one byte short": func() error {
+			return s.ServeImage(&image.NRGBA{Pix: make([]byte, 320*240*4-1), Stride: 320 * 4, Rect: image.Rect(0, 0, 320, 240)})
+		},
+		"zero stride": func() error {
+			return s.ServeImage(&image.RGBA{Pix: make([]byte, 320*240*4), Stride: 0, Rect: image.Rect(0, 0, 320, 240)})
+		},
+		"negative stride": func() error {
+			return s.ServeImage(&image.RGBA{Pix: make([]byte, 320*240*4), Stride: -1280, Rect: image.Rect(0, 0, 320, 240)})
+		},
 	} {
 		if err := f(); !errors.Is(err, mpegserver.ErrFrameSize) {
 			t.Errorf("%s: %v", name, err)
@@ -168,6 +183,14 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 	}
 	if err := s.ServeImage(image.NewGray(image.Rect(0, 0, 320, 240))); err != nil {
 		t.Errorf("Gray image: %v", err)
+	}
+	// A sub-image: its rows are the parent's stride apart.
+	big := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	if err := s.ServeImage(big.SubImage(image.Rect(40, 30, 360, 270))); err != nil {
+		t.Errorf("sub-image: %v", err)
+	}
+	if err := s.SetParameter(nil); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("SetParameter(nil): %v", err)
 	}
 	// A cancelled wait queues nothing.
 	_ = s.SetParameter(mpegserver.FrameAhead(0)) // takes effect at next Setup
@@ -427,5 +450,47 @@ func TestConcurrentFeeders(t *testing.T) {
 	}
 	if got, st := relay.Info("many").Frames, s.Stats(); got != feeders*each || st.Pushed != feeders*each {
 		t.Errorf("server got %d frames, stats %+v; want %d", got, st, feeders*each)
+	}
+}
+
+// TestSinkOpenFailureIsUnreachable: a server that answers Setup's probe
+// and is gone when the first frame goes out fails the stream with an error
+// that matches both ErrUnreachable and ErrPipeline, within the setup bound.
+func TestSinkOpenFailureIsUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		// Answer the OPTIONS probe, then stop listening: the sink's own
+		// connection is refused.
+		_, _ = c.Read(make([]byte, 4096))
+		_, _ = c.Write([]byte("RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, ANNOUNCE, SETUP, RECORD\r\n\r\n"))
+		c.Close()
+		l.Close()
+	}()
+	s := newServer(t, mpegserver.SetupTimeout(2*time.Second))
+	if err := s.Setup("rtsp://" + l.Addr().String() + "/gone"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	start := time.Now()
+	for time.Since(start) < 10*time.Second {
+		if err = s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var pe *mpegserver.PipelineError
+	if !errors.Is(err, mpegserver.ErrUnreachable) || !errors.Is(err, mpegserver.ErrPipeline) || !errors.As(err, &pe) {
+		t.Fatalf("after %v: %v, want a PipelineError matching ErrUnreachable and ErrPipeline", time.Since(start), err)
+	}
+	t.Logf("failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if err := s.Close(); !errors.Is(err, mpegserver.ErrUnreachable) {
+		t.Errorf("Close: %v, want the stream's failure", err)
 	}
 }
