@@ -7,11 +7,19 @@ import (
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 // A whole program: configure, set up, serve frames with the blocking call
-// (it paces the loop at the frame rate), close.
-func Example() {
+// (it paces the loop at the frame rate), close. The embedded relay stands
+// in for your RTSP server (mediamtx, or `mpegserver serve`).
+func ExampleServer_ServeFrameBlock() {
+	relay := &rtspserver.Server{}
+	if err := relay.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer relay.Close()
+
 	s := mpegserver.New()
 	if err := s.SetParameter(
 		mpegserver.Size(1280, 720),      // output size
@@ -21,20 +29,61 @@ func Example() {
 	); err != nil {
 		log.Fatal(err)
 	}
-	if err := s.Setup("rtsp://127.0.0.1:8554/video"); err != nil {
+	if err := s.Setup(relay.URL("video")); err != nil {
 		log.Fatal(err) // errors.Is(err, mpegserver.ErrUnreachable) when no server answers
 	}
-	defer s.Close()
 	frame := make([]byte, 640*360*3) // packed RGB, row after row
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 30; i++ {
 		// ... draw into frame ...
 		if err := s.ServeFrameBlock(frame); err != nil {
 			log.Fatal(err)
 		}
 	}
+	if err := s.Close(); err != nil { // flushes every queued frame
+		log.Fatal(err)
+	}
+	fmt.Println("pushed", s.Stats().Pushed)
+	// Output: pushed 30
 }
 
-// The printed pipeline runs as it stands in a shell.
+// The non-blocking call returns at once; WaitRef says how long to wait
+// before the next frame so the stream stays at most FrameAhead frames
+// ahead of play time.
+func ExampleServer_WaitRef() {
+	relay := &rtspserver.Server{}
+	if err := relay.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer relay.Close()
+
+	s := mpegserver.New()
+	if err := s.SetParameter(mpegserver.Size(320, 240), mpegserver.FrameAhead(2)); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Setup(relay.URL("video")); err != nil {
+		log.Fatal(err)
+	}
+	frame := make([]byte, 320*240*3)
+	for served := 0; served < 10; {
+		err := s.ServeFrame(frame)
+		switch {
+		case err == nil:
+			served++
+		case !errors.Is(err, mpegserver.ErrQueueFull): // refused frames can be served again
+			log.Fatal(err)
+		}
+		// ... the loop's other work ...
+		time.Sleep(s.WaitRef())
+	}
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("pushed", s.Stats().Pushed)
+	// Output: pushed 10
+}
+
+// The printed pipeline runs as it stands in a shell; the password is not
+// printed.
 func ExampleServer_LaunchLine() {
 	s := mpegserver.New()
 	_ = s.SetParameter(mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.BitRate(500))
@@ -64,23 +113,15 @@ func ExampleServer_SetParameters() {
 	// true
 }
 
-// The non-blocking call returns at once; WaitRef says how long to wait
-// before the next frame so the stream stays at most FrameAhead frames
-// ahead of play time.
-func ExampleServer_WaitRef() {
+// One parameter by the original's name, in the original's units.
+func ExampleServer_Parameter() {
 	s := mpegserver.New()
-	if err := s.Setup("rtsp://127.0.0.1:8554/video"); err != nil {
-		log.Fatal(err)
-	}
-	defer s.Close()
-	frame := make([]byte, 640*360*3)
-	for i := 0; i < 300; i++ {
-		err := s.ServeFrame(frame)
-		if err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
-			log.Fatal(err)
-		}
-		time.Sleep(s.WaitRef())
-	}
+	_ = s.SetParameter(mpegserver.FrameRate(30000, 1001), mpegserver.BitRate(1500))
+	fps, _ := s.Parameter("frameRate")
+	kbps, _ := s.Parameter("bitRate")
+	format, _ := s.Parameter("formatName")
+	fmt.Printf("%.3f fps, %v Kb/s, %s\n", fps, kbps, format)
+	// Output: 29.970 fps, 1500 Kb/s, rtsp
 }
 
 func ExampleParseRational() {
@@ -93,4 +134,9 @@ func ExampleParseRational() {
 	// 30000/1001 -> 30000/1001
 	// 29.97 -> 30000/1001
 	// 12.5 -> 25/2
+}
+
+func ExampleRedact() {
+	fmt.Println(mpegserver.Redact("rtsp://admin:hunter2@cam.local:554/live"))
+	// Output: rtsp://admin:REDACTED@cam.local:554/live
 }
