@@ -269,10 +269,14 @@ func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) 
 }
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	s := h.s
+	return h.s.streamOf(ctx.Path)
+}
+
+// streamOf answers a reader's DESCRIBE or SETUP: the path's stream, or 404.
+func (s *Server) streamOf(path string) (*base.Response, *gortsplib.ServerStream, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.paths[cleanPath(ctx.Path)]
+	p := s.paths[cleanPath(path)]
 	if p == nil || p.stream == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
@@ -321,14 +325,7 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
 	}
-	s := h.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.paths[cleanPath(ctx.Path)]
-	if p == nil || p.stream == nil {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
-	}
-	return &base.Response{StatusCode: base.StatusOK}, p.stream, nil
+	return h.s.streamOf(ctx.Path)
 }
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {

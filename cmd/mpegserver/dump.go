@@ -15,11 +15,7 @@ func runDump(e env, args []string) error {
 	sf := addStreamFlags(fs)
 	dotFile := fs.String("dot", "", "also write the pipeline graph (Graphviz DOT, pipeline in READY state) to this file")
 	pngFile := fs.String("png", "", "also render the graph to this PNG file (needs Graphviz's dot)")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	addr, err := oneAddress(pos)
+	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,12 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 	}
 }
 
-func oneAddress(pos []string) (string, error) {
+// parseAddress parses flags and at most one ADDRESS ("" when none).
+func (fs *flagSet) parseAddress(args []string) (string, error) {
+	pos, err := fs.parse(args)
+	if err != nil {
+		return "", err
+	}
 	switch len(pos) {
 	case 0:
 		return "", nil

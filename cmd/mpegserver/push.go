@@ -39,11 +39,7 @@ func runPush(e env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given")
 	path := fs.String("path", "video", "stream path on the embedded server")
 	quiet := fs.Bool("quiet", false, "no status line")
-	pos, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	addr, err := oneAddress(pos)
+	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
 	}
