@@ -31,7 +31,7 @@ func addStreamFlags(fs *flagSet) *streamFlags {
 	fs.IntVar(&f.gop, "gop", d.GOPSize, "frames from one keyframe to the next")
 	fs.IntVar(&f.maxB, "max-bframes", d.MaxBFrames, "consecutive B-frames (0: none, lowest latency)")
 	fs.StringVar(&f.framerate, "framerate", d.FrameRate.String(), "frame rate as num/den, or a number")
-	fs.IntVar(&f.ahead, "frame-ahead", -1, "frames that may be served ahead of play time (-1: 2 × gop)")
+	fs.IntVar(&f.ahead, "frame-ahead", d.FrameAhead, "frames that may be served ahead of play time (-1: 2 × gop)")
 	fs.IntVar(&f.threads, "threads", d.Threads, "encoder threads (0: automatic)")
 	fs.StringVar(&f.preset, "preset", d.Preset, "encoder speed preset: ultrafast ... veryslow")
 	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long to wait for the RTSP server")
@@ -50,11 +50,7 @@ func (f *streamFlags) options() ([]mpegserver.Option, error) {
 		mpegserver.SourceSize(f.srcWidth, f.srcHeight), mpegserver.GOPSize(f.gop), mpegserver.MaxBFrames(f.maxB),
 		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads), mpegserver.Preset(f.preset),
 		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout),
-	}
-	if f.ahead >= 0 {
-		opts = append(opts, mpegserver.FrameAhead(f.ahead))
-	} else if f.ahead != -1 {
-		return nil, usagef("--frame-ahead %d: must be -1 (automatic) or at least 0", f.ahead)
+		mpegserver.FrameAhead(f.ahead), // the library checks it: -1 (2 × gop) or 0 up
 	}
 	return opts, nil
 }
