@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short demo snapshot bench clean
+.PHONY: help deps build vet fmt-check test test-short fuzz demo snapshot bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ test: vet fmt-check ## vet, gofmt, then every test with the race detector
 
 test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)
+
+FUZZTIME ?= 60s
+FUZZ_TARGETS := FuzzSetParameters FuzzParseRational FuzzParseAddress FuzzImageFrame
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s); go test replays the corpora in testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; $(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) . || exit 1; \
+	done
 
 demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)
 	$(GO) build -o bin/mpegserver ./cmd/mpegserver

@@ -56,6 +56,7 @@ const (
 	maxThreads    = 1024
 	maxBitRate    = 1 << 20 // Kb/s: 1 Gb/s
 	maxFPS        = 1000
+	minFPS        = 1.0 / 3600 // a frame an hour
 )
 
 // Config holds every parameter of a Server. The zero value is not valid;
@@ -171,9 +172,10 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.BitRate) || c.BitRate < 1 || c.BitRate > maxBitRate {
 		bad("bitRate %v Kb/s out of range [1, %d]", c.BitRate, maxBitRate)
 	}
-	if c.FrameRate.Num <= 0 || c.FrameRate.Den <= 0 {
-		bad("frame rate %s must have a positive numerator and denominator", c.FrameRate)
-	} else if f := c.FrameRate.Float(); f > maxFPS || f < 1.0/3600 {
+	if c.FrameRate.Num <= 0 || c.FrameRate.Den <= 0 || c.FrameRate.Num > math.MaxInt32 || c.FrameRate.Den > math.MaxInt32 {
+		// GStreamer's fractions are 32-bit.
+		bad("frame rate %s: numerator and denominator must be in [1, %d]", c.FrameRate, math.MaxInt32)
+	} else if f := c.FrameRate.Float(); f > maxFPS || f < minFPS {
 		bad("frame rate %s (%.4g fps) out of range", c.FrameRate, f)
 	}
 	if c.SetupTimeout <= 0 || c.CloseTimeout <= 0 {

@@ -125,7 +125,7 @@ func TestBadParametersAreErrorsAndChangeNothing(t *testing.T) {
 	bad := []mpegserver.Option{
 		mpegserver.Width(-1), mpegserver.Height(0), mpegserver.Width(641), mpegserver.GOPSize(0),
 		mpegserver.MaxBFrames(17), mpegserver.BitRate(0), mpegserver.FrameRate(30, 0),
-		mpegserver.FrameRate(-30, 1), mpegserver.Threads(-2), mpegserver.FrameAhead(-2),
+		mpegserver.FrameRate(-30, 1), mpegserver.FrameRate(1<<40, 1<<40), mpegserver.FrameRate(1<<31, 1<<31), mpegserver.Threads(-2), mpegserver.FrameAhead(-2),
 		mpegserver.Codec(" "), mpegserver.SourceSize(-5, 10), mpegserver.SetupTimeout(0),
 	}
 	for i, o := range bad {
@@ -189,5 +189,18 @@ func TestRedact(t *testing.T) {
 		if got := mpegserver.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTinyFrameRateIsRefused: a rate below a frame an hour is refused by
+// its own value, not turned into 0/1001 first.
+func TestTinyFrameRateIsRefused(t *testing.T) {
+	_, err := mpegserver.ParseRational("0.0001")
+	if !errors.Is(err, mpegserver.ErrBadParameter) || !strings.Contains(err.Error(), "0.0001") {
+		t.Errorf("ParseRational(0.0001): %v", err)
+	}
+	r, err := mpegserver.ParseRational("0.0002778")
+	if err != nil || r.Num <= 0 {
+		t.Errorf("a frame an hour: %v, %v", r, err)
 	}
 }

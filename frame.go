@@ -71,8 +71,12 @@ func rgbxFrame(pix []byte, stride, off, w, h int, img image.Image) (gstpipe.Fram
 	if stride < 4*w {
 		return gstpipe.Frame{}, fmt.Errorf("%w: %T stride %d is less than 4 × width %d", ErrFrameSize, img, stride, w)
 	}
-	if end := off + (h-1)*stride + 4*w; off < 0 || end > len(pix) {
-		return gstpipe.Frame{}, fmt.Errorf("%w: %T Pix holds %d bytes, its %d×%d pixels need %d", ErrFrameSize, img, len(pix), w, h, end)
+	// Compared without multiplying: a huge stride must not overflow into
+	// a small product.
+	avail, last := len(pix)-off, 4*w
+	if off < 0 || avail < last || (h > 1 && stride > (avail-last)/(h-1)) {
+		return gstpipe.Frame{}, fmt.Errorf("%w: %T Pix holds %d bytes, too few for %d×%d pixels with rows %d bytes apart",
+			ErrFrameSize, img, len(pix), w, h, stride)
 	}
 	return gstpipe.Frame{Data: pix[off:], W: w, H: h, Stride: stride, BPP: 4}, nil
 }

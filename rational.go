@@ -37,24 +37,51 @@ func ParseRational(s string) (Rational, error) {
 	return rationalFromFloat(f)
 }
 
-// rationalFromFloat keeps whole rates exact and maps the NTSC family
-// (23.976, 29.97, 59.94) to their exact /1001 forms.
+// rationalFromFloat keeps whole rates exact, maps the NTSC family
+// (23.976, 29.97, 59.94) to their exact /1001 forms, reads other decimals
+// to the millihertz (12.5 → 25/2), and approximates slower rates by a
+// continued fraction (0.0002778 → 1/3600).
 func rationalFromFloat(f float64) (Rational, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > maxFPS {
-		return Rational{}, fmt.Errorf("%w: frame rate %v out of range (0, %d]", ErrBadParameter, f, maxFPS)
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < minFPS || f > maxFPS {
+		return Rational{}, fmt.Errorf("%w: frame rate %v fps out of range [1/3600, %d]", ErrBadParameter, f, maxFPS)
 	}
 	if f == math.Trunc(f) {
 		return Rational{int(f), 1}, nil
 	}
-	if n := math.Round(f * 1001); math.Abs(n/1001-f) < 5e-3 && int(n)%1000 == 0 {
+	if n := math.Round(f * 1001); n > 0 && math.Abs(n/1001-f) < 5e-3 && int(n)%1000 == 0 {
 		return Rational{int(n), 1001}, nil
 	}
-	n, d := int(math.Round(f*1000)), 1000
-	for a, b := n, d; b != 0; a, b = b, a%b {
-		if a%b == 0 {
-			n, d = n/b, d/b
+	if n := math.Round(f * 1000); n > 0 && math.Abs(n/1000-f) < 1e-9 {
+		g := gcd(int(n), 1000)
+		return Rational{int(n) / g, 1000 / g}, nil
+	}
+	return continuedFraction(f, 1_000_000), nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// continuedFraction is the closest convergent of f with a denominator up
+// to maxDen; f is positive.
+func continuedFraction(f float64, maxDen int) Rational {
+	h0, h1, k0, k1 := 0, 1, 1, 0 // convergents h/k
+	x := f
+	for {
+		a := int(math.Floor(x))
+		h2, k2 := a*h1+h0, a*k1+k0
+		if k2 > maxDen {
 			break
 		}
+		h0, h1, k0, k1 = h1, h2, k1, k2
+		if r := x - float64(a); r < 1e-12 || math.Abs(float64(h1)/float64(k1)-f) < 1e-12*f {
+			break
+		} else {
+			x = 1 / r
+		}
 	}
-	return Rational{n, d}, nil
+	return Rational{h1, k1}
 }
