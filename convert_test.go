@@ -22,7 +22,7 @@ var convertBands = [][3]int{
 	{220, 30, 30}, {30, 200, 40}, {30, 40, 220}, {200, 120, 40},
 }
 
-// TestConversion: frames are converted to I420 on the way in (gst.go), so
+// TestConversion: frames are converted to I420 on the way in (gstpipe), so
 // the colours a reader decodes, with the matrix the stream declares, must
 // be the colours pushed. Checked for packed RGB and for RGBA images, at a
 // size under 720 lines (BT.601) and one above (BT.709), odd sizes included.
