@@ -1,6 +1,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/base/gstbasesink.h>
 #include <gst/video/video.h>
+#include <string.h>
 
 #include "gstpipe.h"
 #include "i420.h"
@@ -237,18 +238,66 @@ gint64 ms_running_time(GstElement *pipe) {
 	return now > base ? (gint64)(now - base) : 0;
 }
 
-// ms_open_failure says whether an error message means a resource could not
-// be opened (a server that refused or vanished before the stream began):
-// GStreamer's resource-error domain, codes NOT_FOUND and OPEN_*. go-gst's
-// GError carries the code but not the domain.
-int ms_open_failure(GstMessage *msg) {
-	GError *err = NULL;
-	gst_message_parse_error(msg, &err, NULL);
-	if (err == NULL)
-		return 0;
-	int open = err->domain == GST_RESOURCE_ERROR &&
+// ms_open_failure says whether an error means a resource could not be
+// opened (a server that refused or vanished before the stream began):
+// GStreamer's resource-error domain, codes NOT_FOUND and OPEN_*.
+static int ms_open_failure(GError *err) {
+	return err->domain == GST_RESOURCE_ERROR &&
 		(err->code == GST_RESOURCE_ERROR_NOT_FOUND || err->code == GST_RESOURCE_ERROR_OPEN_READ ||
 		 err->code == GST_RESOURCE_ERROR_OPEN_WRITE || err->code == GST_RESOURCE_ERROR_OPEN_READ_WRITE);
-	g_error_free(err);
-	return open;
+}
+
+GstBus *ms_pipeline_bus(GstElement *pipe) {
+	return gst_pipeline_get_bus(GST_PIPELINE(pipe));
+}
+
+// ms_bus_pop waits up to timeout for an error, warning, EOS or
+// "mpegserver-drained" message and copies out what it says (strings to
+// g_free). The message is unreffed here, so nothing it refers to (its
+// source element) outlives it on the Go side. Returns the kind, or
+// MS_MSG_NONE.
+int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
+	memset(out, 0, sizeof(*out));
+	GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout,
+		GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION);
+	if (msg == NULL)
+		return MS_MSG_NONE;
+	GError *err = NULL;
+	gchar *debug = NULL;
+	switch (GST_MESSAGE_TYPE(msg)) {
+	case GST_MESSAGE_ERROR:
+		gst_message_parse_error(msg, &err, &debug);
+		out->kind = MS_MSG_ERROR;
+		out->open_failed = err != NULL && ms_open_failure(err);
+		break;
+	case GST_MESSAGE_WARNING:
+		gst_message_parse_warning(msg, &err, &debug);
+		out->kind = MS_MSG_WARNING;
+		break;
+	case GST_MESSAGE_EOS:
+		out->kind = MS_MSG_EOS;
+		break;
+	case GST_MESSAGE_APPLICATION: {
+		const GstStructure *st = gst_message_get_structure(msg);
+		out->kind = st != NULL && gst_structure_has_name(st, "mpegserver-drained") ? MS_MSG_DRAINED : MS_MSG_OTHER;
+		break;
+	}
+	default:
+		out->kind = MS_MSG_OTHER;
+	}
+	if (err != NULL) {
+		out->text = g_strdup(err->message);
+		g_error_free(err);
+	}
+	out->debug = debug;
+	if (GST_MESSAGE_SRC(msg) != NULL)
+		out->src = g_strdup(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)));
+	gst_message_unref(msg);
+	return out->kind;
+}
+
+// ms_bus_wake posts a message that wakes a waiting ms_bus_pop. It has no
+// source object, so it holds no reference to the pipeline.
+void ms_bus_wake(GstBus *bus) {
+	gst_bus_post(bus, gst_message_new_application(NULL, gst_structure_new_empty("mpegserver-stop")));
 }

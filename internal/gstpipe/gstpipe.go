@@ -23,6 +23,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/go-gst/go-glib/glib"
 	"github.com/go-gst/go-gst/gst"
 )
 
@@ -121,18 +122,27 @@ func Installed(factory string) bool {
 	return gst.Find(factory) != nil
 }
 
-// Pipeline is a built GStreamer pipeline.
+// Pipeline is a built GStreamer pipeline. Its methods are safe to call
+// from several goroutines, and after Release, which frees everything Build
+// made at once rather than when Go's garbage collector gets to it: then
+// Push reports ErrFlushing and the others report what they last knew, or
+// nothing.
 type Pipeline struct {
+	mu         sync.RWMutex // Release takes it to write; every other method to read
+	releasing  bool         // Release has begun
+	released   bool         // Release has freed everything
 	pipe       *gst.Pipeline
 	elems      []*gst.Element // in Spec order
+	bus        *C.GstBus
 	srcPtr     *C.GstElement
 	pipePtr    *C.GstElement
 	counts     *C.MsCounts
+	frames     int64 // Encoded's answer after Release
+	bytes      int64
 	pool       *C.GstBufferPool
 	bt709      C.int
 	flowHandle cgo.Handle
 	stop       chan struct{}
-	stopOnce   sync.Once
 	busDone    chan struct{}
 	watching   bool // the bus watcher runs (Start was called)
 }
@@ -157,6 +167,7 @@ func Build(s Spec, onFlow func(enough bool)) (*Pipeline, error) {
 		return nil, fmt.Errorf("creating pipeline: %v", err)
 	}
 	p := &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
+	p.bus = C.ms_pipeline_bus(p.pipePtr)
 	if err := p.build(s, onFlow); err != nil {
 		p.Release()
 		return nil, err
@@ -231,6 +242,11 @@ func setArg(e *gst.Element, p Prop) error {
 // Property reads element i's property back in string form ("" if it has
 // none).
 func (p *Pipeline) Property(i int, name string) string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return ""
+	}
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	return takeString(C.ms_get_arg(elemPtr(p.elems[i]), cn), p.elems[i])
@@ -238,11 +254,23 @@ func (p *Pipeline) Property(i int, name string) string {
 
 // OutputCaps are the caps element i negotiated on its src pad.
 func (p *Pipeline) OutputCaps(i int) string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return ""
+	}
 	return takeString(C.ms_src_caps(elemPtr(p.elems[i])), p.elems[i])
 }
 
 // ElementName is the name GStreamer gave element i.
-func (p *Pipeline) ElementName(i int) string { return p.elems[i].GetName() }
+func (p *Pipeline) ElementName(i int) string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return ""
+	}
+	return p.elems[i].GetName()
+}
 
 // takeString copies and frees a C string that an element's call returned.
 func takeString(s *C.char, keep *gst.Element) string {
@@ -255,78 +283,123 @@ func takeString(s *C.char, keep *gst.Element) string {
 }
 
 // Start sets the pipeline playing and watches its bus on a goroutine,
-// reporting to onEvent until Release. TimedPopFiltered needs no GLib main
-// loop (bus watches do).
+// reporting to onEvent until Release. The watcher pops messages in C
+// (no GLib main loop needed, and no Go wrapper keeps a message, or the
+// element it names, alive after it is read).
 func (p *Pipeline) Start(onEvent func(Event)) error {
-	bus := p.pipe.GetPipelineBus()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.released {
+		return errors.New("pipeline already released")
+	}
 	p.watching = true
-	go func() {
-		defer close(p.busDone)
-		types := gst.MessageError | gst.MessageWarning | gst.MessageEOS | gst.MessageApplication
-		for {
-			select {
-			case <-p.stop:
-				return
-			default:
-			}
-			// The timeout bounds how long a stop can go unnoticed if the
-			// wake-up message is lost.
-			msg := bus.TimedPopFiltered(gst.ClockTime(200*time.Millisecond), types)
-			if msg == nil {
-				continue
-			}
-			switch msg.Type() {
-			case gst.MessageError:
-				gerr := msg.ParseError()
-				open := C.ms_open_failure((*C.GstMessage)(unsafe.Pointer(msg.Instance()))) != 0
-				onEvent(Event{Kind: EventError, Source: msg.Source(), Message: gerr.Error(), Debug: gerr.DebugString(), OpenFailed: open})
-			case gst.MessageWarning:
-				gerr := msg.ParseWarning()
-				onEvent(Event{Kind: EventWarning, Source: msg.Source(), Message: gerr.Error(), Debug: gerr.DebugString()})
-			case gst.MessageEOS:
-				onEvent(Event{Kind: EventDrained})
-				onEvent(Event{Kind: EventEOS})
-			case gst.MessageApplication:
-				if st := msg.GetStructure(); st != nil && st.Name() == "mpegserver-drained" {
-					onEvent(Event{Kind: EventDrained})
-				}
-			}
-		}
-	}()
+	go p.watch(onEvent)
 	if err := p.pipe.SetState(gst.StatePlaying); err != nil {
 		return fmt.Errorf("cannot start pipeline: %v", err)
 	}
 	return nil
 }
 
+func (p *Pipeline) watch(onEvent func(Event)) {
+	defer close(p.busDone)
+	take := func(s *C.char) string {
+		if s == nil {
+			return ""
+		}
+		defer C.g_free(C.gpointer(s))
+		return C.GoString(s)
+	}
+	for {
+		select {
+		case <-p.stop:
+			return
+		default:
+		}
+		var m C.MsBusMsg
+		// The timeout bounds how long a stop can go unnoticed if the
+		// wake-up message is lost.
+		kind := C.ms_bus_pop(p.bus, C.GstClockTime(200*time.Millisecond), &m)
+		ev := Event{Source: take(m.src), Message: take(m.text), Debug: take(m.debug), OpenFailed: m.open_failed != 0}
+		switch kind {
+		case C.MS_MSG_ERROR:
+			ev.Kind = EventError
+		case C.MS_MSG_WARNING:
+			ev.Kind = EventWarning
+		case C.MS_MSG_DRAINED:
+			ev.Kind = EventDrained
+		case C.MS_MSG_EOS:
+			onEvent(Event{Kind: EventDrained})
+			ev.Kind = EventEOS
+		default:
+			continue
+		}
+		onEvent(ev)
+	}
+}
+
 // Release stops the pipeline and its bus watcher and frees what Build
-// made. Safe to call more than once, and on a pipeline never started.
+// made, now: the pipeline, its elements, its bus (and the bus's file
+// descriptors), the buffer pool, the callback handle. Safe to call more
+// than once, and on a pipeline never started.
 func (p *Pipeline) Release() {
-	p.stopOnce.Do(func() {
-		close(p.stop)
-		if p.watching {
-			// Wake the watcher before stopping the pipeline: a bus in NULL
-			// state drops posted messages, and the watcher would sleep out
-			// its poll timeout (this cost every Close 200 ms).
-			p.pipe.GetPipelineBus().Post(gst.NewApplicationMessage(p.pipe, gst.NewStructure("mpegserver-stop")))
-			<-p.busDone
-		}
-		_ = p.pipe.SetState(gst.StateNull)
-		// Buffers still held downstream keep the pool alive until freed.
-		C.ms_free_pool(p.pool)
-		p.pool = nil
-		if p.flowHandle != 0 {
-			// In NULL state appsrc calls back no more.
-			p.flowHandle.Delete()
-			p.flowHandle = 0
-		}
-	})
+	p.mu.Lock()
+	if p.releasing {
+		p.mu.Unlock()
+		return
+	}
+	p.releasing = true
+	p.mu.Unlock()
+	// Stopping can take a while (a sink finishing a send): it runs without
+	// the lock, so Stats and the like stay answerable meanwhile.
+	close(p.stop)
+	if p.watching {
+		// Wake the watcher before stopping the pipeline: a bus in NULL
+		// state drops posted messages, and the watcher would sleep out
+		// its poll timeout (this cost every Close 200 ms).
+		C.ms_bus_wake(p.bus)
+		<-p.busDone
+	}
+	_ = p.pipe.SetState(gst.StateNull)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.released = true
+	p.frames, p.bytes = int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
+	p.counts = nil // freed with its pad, below
+	// Buffers still held downstream keep the pool alive until freed.
+	C.ms_free_pool(p.pool)
+	p.pool = nil
+	if p.flowHandle != 0 {
+		// In NULL state appsrc calls back no more.
+		p.flowHandle.Delete()
+		p.flowHandle = 0
+	}
+	// Drop the Go wrappers' references now; otherwise each closed pipeline
+	// keeps its bus's file descriptors and its memory until a garbage
+	// collection. The finalizer is cleared first so the reference is never
+	// dropped twice (go-gst #63).
+	for _, e := range p.elems {
+		dropRef(e.Object.InitiallyUnowned.Object)
+	}
+	dropRef(p.pipe.Element.Object.InitiallyUnowned.Object)
+	C.gst_object_unref(C.gpointer(p.bus))
+	p.elems, p.pipe, p.bus, p.srcPtr, p.pipePtr = nil, nil, nil, nil, nil
+}
+
+func dropRef(o *glib.Object) {
+	runtime.SetFinalizer(o, nil)
+	o.Unref()
 }
 
 // Push converts one frame and gives it to appsrc. It never blocks
 // (appsrc has block=false): the caller handles back-pressure. It returns
 // ErrFlushing once the pipeline takes no more frames.
 func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return ErrFlushing
+	}
 	ret := C.ms_push(p.srcPtr, p.pool, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(f.Data))),
 		C.int(f.W), C.int(f.H), C.int(f.Stride), C.int(f.BPP), p.bt709,
 		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
@@ -344,12 +417,22 @@ func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
 
 // EndOfStream tells appsrc no more frames come.
 func (p *Pipeline) EndOfStream() {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return
+	}
 	C.ms_end_of_stream(p.srcPtr)
 	runtime.KeepAlive(p.elems)
 }
 
 // Queued counts the frames appsrc holds that have not left it yet.
 func (p *Pipeline) Queued() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return 0
+	}
 	n := C.ms_level_buffers(p.srcPtr)
 	runtime.KeepAlive(p.elems)
 	return int(n)
@@ -357,6 +440,11 @@ func (p *Pipeline) Queued() int {
 
 // RunningTime is the pipeline's running time, or -1 before it has a clock.
 func (p *Pipeline) RunningTime() time.Duration {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return -1
+	}
 	t := C.ms_running_time(p.pipePtr)
 	runtime.KeepAlive(p.pipe)
 	return time.Duration(t)
@@ -364,6 +452,11 @@ func (p *Pipeline) RunningTime() time.Duration {
 
 // Encoded returns the frames and bytes the counted element has handed on.
 func (p *Pipeline) Encoded() (frames, bytes int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return p.frames, p.bytes
+	}
 	f, b := int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
 	runtime.KeepAlive(p.elems)
 	return f, b
@@ -371,14 +464,28 @@ func (p *Pipeline) Encoded() (frames, bytes int64) {
 
 // Dot returns the pipeline graph in Graphviz form.
 func (p *Pipeline) Dot() string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.dot()
+}
+
+func (p *Pipeline) dot() string {
+	if p.released {
+		return ""
+	}
 	return p.pipe.DebugBinToDotData(gst.DebugGraphShowAll)
 }
 
 // ReadyDot sets the pipeline to READY, which connects nothing, and returns
 // its graph.
 func (p *Pipeline) ReadyDot() (string, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return "", errors.New("pipeline released")
+	}
 	if err := p.pipe.SetState(gst.StateReady); err != nil {
 		return "", fmt.Errorf("pipeline does not reach READY: %v", err)
 	}
-	return p.Dot(), nil
+	return p.dot(), nil
 }

@@ -28,6 +28,19 @@ gint64 ms_counts_bytes(MsCounts *c);
 void ms_nosync(GstElement *pipe);
 void ms_flow_callbacks(GstElement *e, uintptr_t h);
 gint64 ms_running_time(GstElement *pipe);
-int ms_open_failure(GstMessage *msg);
+enum { MS_MSG_NONE, MS_MSG_ERROR, MS_MSG_WARNING, MS_MSG_EOS, MS_MSG_DRAINED, MS_MSG_OTHER };
+
+// MsBusMsg is what ms_bus_pop copies out of a bus message.
+typedef struct {
+	int kind;
+	char *src;   // name of the posting element, or NULL
+	char *text;  // error or warning text, or NULL
+	char *debug; // debug text, or NULL
+	int open_failed;
+} MsBusMsg;
+
+GstBus *ms_pipeline_bus(GstElement *pipe);
+int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
+void ms_bus_wake(GstBus *bus);
 
 #endif
