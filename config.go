@@ -37,6 +37,10 @@ const (
 
 	DefaultSetupTimeout = 5 * time.Second
 	DefaultCloseTimeout = 10 * time.Second
+	DefaultStallTimeout = 5 * time.Second
+	// DefaultReconnectMaxWait caps the back-off between reconnection
+	// attempts.
+	DefaultReconnectMaxWait = 5 * time.Second
 )
 
 // AutoFrameAhead as Config.FrameAhead makes frames ahead follow
@@ -88,7 +92,15 @@ type Config struct {
 
 	// Not parameters of the original: bounds on the lifecycle calls.
 	SetupTimeout time.Duration // how long Setup may wait for the server
-	CloseTimeout time.Duration // how long Close may wait for queued frames to leave
+	CloseTimeout time.Duration // how long Close may take, all told
+	// StallTimeout is how long a stream may go with data waiting and
+	// nothing acknowledged by the server before it fails with ErrStalled.
+	StallTimeout time.Duration
+	// Reconnect makes a stream that loses its server (ErrDisconnected,
+	// ErrStalled, ErrUnreachable) open again by itself, with back-off up
+	// to ReconnectMaxWait, dropping and counting frames meanwhile.
+	Reconnect        bool
+	ReconnectMaxWait time.Duration
 }
 
 // DefaultConfig returns the configuration of a new Server.
@@ -107,6 +119,9 @@ func DefaultConfig() Config {
 		Preset:       DefaultPreset,
 		SetupTimeout: DefaultSetupTimeout,
 		CloseTimeout: DefaultCloseTimeout,
+		StallTimeout: DefaultStallTimeout,
+
+		ReconnectMaxWait: DefaultReconnectMaxWait,
 	}
 }
 
@@ -178,8 +193,9 @@ func (c Config) Validate() error {
 	} else if f := c.FrameRate.Float(); f > maxFPS || f < minFPS {
 		bad("frame rate %s (%.4g fps) out of range", c.FrameRate, f)
 	}
-	if c.SetupTimeout <= 0 || c.CloseTimeout <= 0 {
-		bad("setup and close timeouts must be positive (%v, %v)", c.SetupTimeout, c.CloseTimeout)
+	if c.SetupTimeout <= 0 || c.CloseTimeout <= 0 || c.StallTimeout <= 0 || c.ReconnectMaxWait <= 0 {
+		bad("timeouts must be positive (setup %v, close %v, stall %v, reconnect wait %v)",
+			c.SetupTimeout, c.CloseTimeout, c.StallTimeout, c.ReconnectMaxWait)
 	}
 	if !slices.Contains(presets, c.Preset) {
 		bad("preset %q (want one of %s)", c.Preset, strings.Join(presets, ", "))

@@ -23,6 +23,14 @@ var (
 	// not open the stream when the first frame went out (a *PipelineError
 	// that also matches ErrPipeline).
 	ErrUnreachable = errors.New("mpegserver: server unreachable")
+	// ErrDisconnected: the server closed or reset the connection, or it
+	// broke, while streaming. With a *PipelineError when GStreamer saw it
+	// first.
+	ErrDisconnected = errors.New("mpegserver: disconnected from the server")
+	// ErrStalled: the server acknowledged nothing for StallTimeout while
+	// data waited to be sent (a dead link, a server that stopped reading),
+	// or the stream's tail was still unacknowledged when Close gave up.
+	ErrStalled = errors.New("mpegserver: link stalled")
 	// ErrPipeline: GStreamer reported an error; the message carries its text.
 	ErrPipeline = errors.New("mpegserver: pipeline error")
 	// ErrBadParameter: a parameter is out of range, of the wrong type, or unknown.
@@ -34,8 +42,9 @@ var (
 )
 
 // PipelineError carries what GStreamer said. It matches ErrPipeline with
-// errors.Is, and ErrUnreachable too when the sink could not open its
-// server (GStreamer's resource error "could not open").
+// errors.Is, and also ErrUnreachable when the sink could not open its
+// server (GStreamer's resource error "could not open"), or ErrDisconnected
+// when a stream's connection failed to read or write.
 type PipelineError struct {
 	Element string // the element that posted the error
 	Message string // GStreamer's message
@@ -52,7 +61,7 @@ func (e *PipelineError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrPipeline) true, and also the more specific
-// kind (ErrUnreachable) where there is one.
+// kind (ErrUnreachable, ErrDisconnected) where there is one.
 func (e *PipelineError) Is(target error) bool {
 	return target == ErrPipeline || target == e.kind
 }

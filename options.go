@@ -55,6 +55,19 @@ func Preset(name string) Option { return func(c *Config) { c.Preset = name } }
 // SetupTimeout bounds how long Setup waits for the server (default 5 s).
 func SetupTimeout(d time.Duration) Option { return func(c *Config) { c.SetupTimeout = d } }
 
-// CloseTimeout bounds how long Close waits for queued frames to leave
-// (default 10 s).
+// CloseTimeout bounds how long Close takes, all told: queued frames
+// leaving, the server acknowledging them, the pipeline stopping (default
+// 10 s).
 func CloseTimeout(d time.Duration) Option { return func(c *Config) { c.CloseTimeout = d } }
+
+// StallTimeout is how long a stream may have data waiting with nothing
+// acknowledged by the server before it fails with ErrStalled (default 5 s).
+func StallTimeout(d time.Duration) Option { return func(c *Config) { c.StallTimeout = d } }
+
+// Reconnect turns reconnection on or off (default off; the command's push
+// has it on): see Config.Reconnect and Server.Events.
+func Reconnect(on bool) Option { return func(c *Config) { c.Reconnect = on } }
+
+// ReconnectMaxWait caps the back-off between reconnection attempts
+// (default 5 s); the first attempt is at once.
+func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.ReconnectMaxWait = d } }

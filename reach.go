@@ -6,21 +6,22 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"strings"
 )
 
 // reach checks, within ctx, that the target can take a stream: for a
-// stream, that an RTSP server answers; for a file, that it can be written
-// (it is created empty).
-func reach(ctx context.Context, t target) error {
+// stream, that an RTSP server answers, and where (the address it dialled);
+// for a file, that it can be written (it is created empty).
+func reach(ctx context.Context, t target) (netip.AddrPort, error) {
 	if !t.Live() {
 		f, err := os.OpenFile(t.Location, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
-			return fmt.Errorf("%w: cannot write %s: %v", ErrUnsupportedAddress, t.Location, err)
+			return netip.AddrPort{}, fmt.Errorf("%w: cannot write %s: %v", ErrUnsupportedAddress, t.Location, err)
 		}
-		return f.Close()
+		return netip.AddrPort{}, f.Close()
 	}
 	return probeRTSP(ctx, t)
 }
@@ -30,7 +31,7 @@ func reach(ctx context.Context, t target) error {
 // rtspclientsink itself only connects once the first frame is encoded
 // (it needs the codec parameters for ANNOUNCE), too late for Setup to
 // report an unreachable server.
-func probeRTSP(ctx context.Context, t target) error {
+func probeRTSP(ctx context.Context, t target) (netip.AddrPort, error) {
 	u := Redact(t.Location)
 	d := net.Dialer{}
 	var conn net.Conn
@@ -43,9 +44,13 @@ func probeRTSP(ctx context.Context, t target) error {
 		conn, err = d.DialContext(ctx, "tcp", t.HostPort)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
+		return netip.AddrPort{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
 	}
 	defer conn.Close()
+	peer := netip.AddrPort{}
+	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		peer = a.AddrPort()
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -55,16 +60,16 @@ func probeRTSP(ctx context.Context, t target) error {
 	defer stop()
 	req := fmt.Sprintf("OPTIONS %s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: mpegserver\r\n\r\n", t.Location)
 	if _, err := conn.Write([]byte(req)); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
+		return peer, fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
 	}
 	line, err := textproto.NewReader(bufio.NewReader(conn)).ReadLine()
 	if err != nil {
-		return fmt.Errorf("%w: %s: no RTSP answer: %v", ErrUnreachable, u, err)
+		return peer, fmt.Errorf("%w: %s: no RTSP answer: %v", ErrUnreachable, u, err)
 	}
 	if !strings.HasPrefix(line, "RTSP/1.0 ") {
-		return fmt.Errorf("%w: %s does not speak RTSP (answered %.40q)", ErrUnreachable, u, line)
+		return peer, fmt.Errorf("%w: %s does not speak RTSP (answered %.40q)", ErrUnreachable, u, line)
 	}
 	// Any status is an RTSP server answering; a 401 on OPTIONS still means
 	// the credentials are checked at ANNOUNCE, where errors are reported.
-	return nil
+	return peer, nil
 }

@@ -19,6 +19,21 @@ type Stats struct {
 	Bytes    int64         // encoded bytes handed to the sink (bit rate = Bytes×8/Elapsed)
 	Warnings int64         // GStreamer warnings seen
 	Elapsed  time.Duration // since Setup (until Close once closed)
+
+	// With Reconnect: frames dropped while no stream was up, streams
+	// opened again after a loss, and the time spent down. The figures
+	// above add up every stream since Setup.
+	Dropped    int64
+	Reconnects int64
+	Down       time.Duration
+}
+
+// addStats sums the counts of two streams; the levels (Queued, Ahead) are
+// b's, the later one's.
+func addStats(a, b Stats) Stats {
+	return Stats{Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
+		MaxAhead: max(a.MaxAhead, b.MaxAhead), Slips: a.Slips + b.Slips, Encoded: a.Encoded + b.Encoded,
+		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed}
 }
 
 func (st *stream) stats() Stats {
@@ -38,15 +53,16 @@ func (st *stream) stats() Stats {
 	return s
 }
 
-// Stats returns the open stream's figures, or the last closed one's.
+// Stats returns the open session's figures (from Setup on, every stream
+// of it), or the last closed one's.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	st, last := s.st, s.last
+	sess, last := s.sess, s.last
 	s.mu.Unlock()
-	if st == nil {
+	if sess == nil {
 		return last
 	}
-	return st.stats()
+	return sess.stats()
 }
 
 // String is the status report: the state, every parameter by its original
@@ -54,7 +70,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) String() string {
 	v := s.view()
 	s.mu.Lock()
-	open := s.st != nil
+	open := s.sess != nil
 	s.mu.Unlock()
 	state := "closed"
 	if open {
@@ -76,7 +92,7 @@ func (s *Server) String() string {
 // DumpFile writes a readable description of the running stream: each
 // element with its settings as they are now, and the caps it negotiated.
 func (s *Server) DumpFile(w io.Writer) error {
-	st, err := s.current()
+	st, err := s.stream()
 	if err != nil {
 		return err
 	}
@@ -104,7 +120,7 @@ func (s *Server) DumpFile(w io.Writer) error {
 
 // Dot returns the running pipeline as a Graphviz graph.
 func (s *Server) Dot() (string, error) {
-	st, err := s.current()
+	st, err := s.stream()
 	if err != nil {
 		return "", err
 	}

@@ -35,13 +35,15 @@ type Server struct {
 
 	mu   sync.Mutex // guards the fields below; held only briefly
 	cfg  Config
-	st   *stream
-	last Stats // of the last closed stream
+	sess *session // from Setup to Close
+	last Stats    // of the last closed session
+
+	events chan Event
 }
 
 // New returns a Server with the default configuration (see DefaultConfig).
 func New() *Server {
-	return &Server{cfg: DefaultConfig()}
+	return &Server{cfg: DefaultConfig(), events: make(chan Event, eventBuffer)}
 }
 
 // SetParameter applies options in order; they take effect at the next
@@ -111,15 +113,16 @@ func (s *Server) Setup(addr string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
 	defer cancel()
-	if err := reach(ctx, d.target); err != nil {
+	peer, err := reach(ctx, d.target)
+	if err != nil {
 		return err
 	}
-	st, err := openStream(cfg, d)
+	st, err := openStream(cfg, d, peer, 0)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.st = st
+	s.sess = newSession(cfg, d, st, s.emit)
 	s.mu.Unlock()
 	return nil
 }
@@ -135,15 +138,15 @@ func (s *Server) Close() error {
 
 func (s *Server) closeLocked() error {
 	s.mu.Lock()
-	st := s.st
-	s.st = nil
+	sess := s.sess
+	s.sess = nil
 	s.mu.Unlock()
-	if st == nil {
+	if sess == nil {
 		return nil
 	}
-	err := st.close()
+	err := sess.close()
 	s.mu.Lock()
-	s.last = st.stats()
+	s.last = sess.stats()
 	s.mu.Unlock()
 	return err
 }
@@ -160,13 +163,27 @@ func (s *Server) Clear() error {
 	return err
 }
 
-func (s *Server) current() (*stream, error) {
+func (s *Server) current() (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st == nil {
+	if s.sess == nil {
 		return nil, ErrNotSetUp
 	}
-	return s.st, nil
+	return s.sess, nil
+}
+
+// stream is the stream that is up now.
+func (s *Server) stream() (*stream, error) {
+	sess, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.st == nil {
+		return nil, fmt.Errorf("%w: the stream is down, reconnecting", ErrNotSetUp)
+	}
+	return sess.st, nil
 }
 
 // ServeFrame pushes one frame of packed RGB (heightSrc × widthSrc × 3
@@ -190,16 +207,16 @@ func (s *Server) ServeFrameContext(ctx context.Context, frame []byte) error {
 }
 
 func (s *Server) serveBytes(ctx context.Context, b []byte, blocking bool) error {
-	st, err := s.current()
+	sess, err := s.current()
 	if err != nil {
 		return err
 	}
-	w, h := st.cfg.SourceSize()
+	w, h := sess.cfg.SourceSize()
 	fr, err := rgbFrame(b, w, h)
 	if err != nil {
 		return err
 	}
-	return st.serve(ctx, fr, blocking)
+	return sess.serve(ctx, fr, blocking)
 }
 
 // ServeImage is ServeFrame for an image of widthSrc × heightSrc.
@@ -220,25 +237,25 @@ func (s *Server) ServeImageContext(ctx context.Context, img image.Image) error {
 }
 
 func (s *Server) serveImage(ctx context.Context, img image.Image, blocking bool) error {
-	st, err := s.current()
+	sess, err := s.current()
 	if err != nil {
 		return err
 	}
-	w, h := st.cfg.SourceSize()
+	w, h := sess.cfg.SourceSize()
 	fr, release, err := imageFrame(img, w, h)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return st.serve(ctx, fr, blocking)
+	return sess.serve(ctx, fr, blocking)
 }
 
 // WaitRef is how long to wait before serving the next frame so that no
 // more than FrameAhead frames are ahead of play time (0 when not set up).
 func (s *Server) WaitRef() time.Duration {
-	st, err := s.current()
+	sess, err := s.current()
 	if err != nil {
 		return 0
 	}
-	return st.waitRef()
+	return sess.waitRef()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,39 +26,135 @@ type stream struct {
 
 	pushMu   sync.Mutex // serializes stamping and pushing; never held while waiting
 	tl       timeline
+	base     time.Duration // added to every timestamp: where the previous stream of the session left off
+	last     time.Duration // the last timestamp pushed, base included
 	pushed   int64
 	refused  int64
 	closing  bool
 	started  time.Time
 	finished time.Time
 
-	done     chan struct{} // closed when the stream stops taking frames (Close or error)
+	done     chan struct{} // closed when the stream stops taking frames (Close or failure)
 	doneOnce sync.Once
+	failed   chan struct{} // closed when the stream fails
+	failOnce sync.Once
 	drained  chan struct{} // every frame has been handed to the sink
 	drainOne sync.Once
 	eos      chan struct{} // the sinks have finished
 	eosOnce  sync.Once
 	errMu    sync.Mutex
-	err      *PipelineError
+	err      error // the failure that ended the stream, first one wins
 	warns    atomic.Int64
+
+	sockMu    sync.Mutex
+	sock      sinkSocket // the sink's connection, once found (live targets)
+	found     bool
+	watchStop chan struct{} // closed by close once the flush is over
+	watchDone chan struct{} // closed when the watchdog has stopped
 }
 
-// openStream builds and starts the pipeline for a compiled configuration.
-func openStream(cfg Config, d description) (*stream, error) {
-	st := &stream{cfg: cfg, desc: d, flow: newFlow(),
+// openStream builds and starts the pipeline for a compiled configuration;
+// peer is the server's address as Setup dialled it.
+func openStream(cfg Config, d description, peer netip.AddrPort, base time.Duration) (*stream, error) {
+	st := &stream{cfg: cfg, desc: d, flow: newFlow(), base: base,
 		done: make(chan struct{}), drained: make(chan struct{}), eos: make(chan struct{}),
+		failed: make(chan struct{}), watchStop: make(chan struct{}), watchDone: make(chan struct{}),
 		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.target.Live()}}
 	p, err := buildPipeline(d.spec(), st.flow)
 	if err != nil {
 		return nil, err
 	}
 	st.p = p
+	// The sink's connection is a socket that does not exist yet.
+	before := socketInodes()
 	if err := p.Start(st.onEvent); err != nil {
 		p.Release()
 		return nil, fmt.Errorf("%w: %v", ErrPipeline, err)
 	}
 	st.started = time.Now()
+	if d.target.Live() && peer.IsValid() {
+		go st.watch(peer, before)
+	} else {
+		close(st.watchDone)
+	}
 	return st, nil
+}
+
+// watchEvery is how often the watchdog looks at the sink's connection.
+const watchEvery = 100 * time.Millisecond
+
+// watch is the stream's watchdog: it finds the sink's connection, then
+// fails the stream when the server closes it (ErrDisconnected) or when
+// data waits and nothing is acknowledged for StallTimeout (ErrStalled).
+// rtspclientsink reports neither in time: a closed server is only a
+// warning until the next write fails, and a dead link blocks its writes
+// once the kernel's buffers are full, which takes many seconds, with no
+// error at all.
+func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
+	defer close(st.watchDone)
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	var acked uint64
+	progress := time.Now()
+	for {
+		select {
+		case <-st.watchStop:
+			return
+		case <-st.failed:
+			return
+		case <-tick.C:
+		}
+		st.sockMu.Lock()
+		if !st.found {
+			st.sock, st.found = findSinkSocket(peer, before)
+			st.sockMu.Unlock()
+			progress = time.Now()
+			continue
+		}
+		sock := st.sock
+		st.sockMu.Unlock()
+		state, ok := sock.state()
+		now := time.Now()
+		switch {
+		case !ok:
+			st.fail(fmt.Errorf("%w: %s: the connection closed", ErrDisconnected, Redact(st.cfg.Address)))
+		case !state.open:
+			st.fail(fmt.Errorf("%w: %s closed the connection", ErrDisconnected, Redact(st.cfg.Address)))
+		case state.acked != acked || state.pending == 0:
+			acked, progress = state.acked, now
+			continue
+		case now.Sub(progress) < st.cfg.StallTimeout:
+			continue
+		default:
+			st.fail(fmt.Errorf("%w: %s acknowledged nothing for %v with data waiting",
+				ErrStalled, Redact(st.cfg.Address), now.Sub(progress).Round(watchEvery)))
+		}
+		// A send blocked on the dead connection returns at once, so the
+		// pipeline can stop.
+		sock.shutdown()
+		return
+	}
+}
+
+// connected says whether the sink had its connection: the watchdog found
+// it, or frames went through the sink.
+func (st *stream) connected() bool {
+	st.sockMu.Lock()
+	found := st.found
+	st.sockMu.Unlock()
+	frames, _ := st.p.Encoded()
+	return found || frames > 1
+}
+
+// fail ends the stream with err unless it already failed.
+func (st *stream) fail(err error) {
+	st.errMu.Lock()
+	if st.err == nil {
+		st.err = err
+	}
+	st.errMu.Unlock()
+	st.failOnce.Do(func() { close(st.failed) })
+	st.doneOnce.Do(func() { close(st.done) })
 }
 
 // buildPipeline builds a spec, telling the errors apart: a property an
@@ -78,15 +175,16 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 	switch ev.Kind {
 	case gstpipe.EventError:
 		kind := ErrPipeline
-		if ev.OpenFailed && st.desc.target.Live() {
+		switch {
+		case !st.desc.target.Live():
+		case ev.OpenFailed && !st.connected():
 			kind = ErrUnreachable
+		case ev.OpenFailed, ev.IOFailed:
+			// rtspclientsink reports a server that went away mid-stream
+			// as a failure to read, write, or open again.
+			kind = ErrDisconnected
 		}
-		st.errMu.Lock()
-		if st.err == nil {
-			st.err = &PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind}
-		}
-		st.errMu.Unlock()
-		st.doneOnce.Do(func() { close(st.done) })
+		st.fail(&PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind})
 	case gstpipe.EventWarning:
 		st.warns.Add(1)
 	case gstpipe.EventDrained:
@@ -96,7 +194,7 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 	}
 }
 
-func (st *stream) failure() *PipelineError {
+func (st *stream) failure() error {
 	st.errMu.Lock()
 	defer st.errMu.Unlock()
 	return st.err
@@ -140,10 +238,11 @@ func (st *stream) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 			return fmt.Errorf("%w: %d frames queued (cap %d); wait WaitRef() = %v",
 				ErrQueueFull, st.desc.hard, st.desc.hard, st.tl.wait(now).Round(time.Millisecond))
 		}
-		pts := st.tl.stamp(now)
+		pts := st.base + st.tl.stamp(now)
 		err := st.p.Push(fr, pts, st.tl.period(), st.pushed)
 		if err == nil {
 			st.pushed++
+			st.last = pts
 		}
 		st.pushMu.Unlock()
 		switch {
@@ -182,6 +281,13 @@ func (st *stream) waitFor(ctx context.Context, wait time.Duration, enough bool, 
 	return nil
 }
 
+// lastPTS is the timestamp of the last frame pushed.
+func (st *stream) lastPTS() time.Duration {
+	st.pushMu.Lock()
+	defer st.pushMu.Unlock()
+	return st.last
+}
+
 // waitRef is WaitRef for this stream.
 func (st *stream) waitRef() time.Duration {
 	st.pushMu.Lock()
@@ -189,13 +295,15 @@ func (st *stream) waitRef() time.Duration {
 	return st.tl.wait(st.p.RunningTime())
 }
 
-// close sends end-of-stream, waits (up to the close timeout) until every
-// queued frame has left, and releases the pipeline. It returns the failure
-// that ended the stream, if one did.
+// close sends end-of-stream, waits until every queued frame has left (and,
+// for a stream, has been acknowledged by the server), and releases the
+// pipeline, all within the close timeout. It returns the failure that
+// ended the stream, or what kept frames from leaving.
 func (st *stream) close() error {
+	deadline := time.Now().Add(st.cfg.CloseTimeout)
 	st.pushMu.Lock()
 	st.closing = true
-	st.doneOnce.Do(func() { close(st.done) })
+	st.doneOnce.Do(func() { close(st.done) }) // wakes blocked ServeFrameBlock calls
 	pushed := st.pushed
 	flush := pushed > 0 && st.failure() == nil
 	if flush {
@@ -205,10 +313,21 @@ func (st *stream) close() error {
 
 	var err error
 	if flush {
-		err = st.flush(pushed)
+		err = st.flush(pushed, deadline)
 	}
 	if e := st.failure(); e != nil && err == nil {
 		err = e
+	}
+	close(st.watchStop)
+	<-st.watchDone
+	if err != nil {
+		// What is left in the connection will not be sent: end it, so
+		// the sink stops at once instead of finishing a blocked send.
+		st.sockMu.Lock()
+		if st.found {
+			st.sock.shutdown()
+		}
+		st.sockMu.Unlock()
 	}
 	st.p.Release()
 	st.pushMu.Lock()
@@ -217,15 +336,21 @@ func (st *stream) close() error {
 	return err
 }
 
-// flush waits for the pushed frames to leave after end-of-stream.
-func (st *stream) flush(pushed int64) error {
-	timer := time.NewTimer(st.cfg.CloseTimeout)
+// flush waits, until the deadline, for the pushed frames to leave after
+// end-of-stream. A failure meanwhile (a disk full, a lost server) ends the
+// wait and is returned as itself.
+func (st *stream) flush(pushed int64, deadline time.Time) error {
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	late := func(what string) error {
+		return fmt.Errorf("%w: %d frames pushed; %s within CloseTimeout (%v)", ErrPipeline, pushed, what, st.cfg.CloseTimeout)
+	}
 	select {
 	case <-st.drained:
+	case <-st.failed:
+		return st.failure()
 	case <-timer.C:
-		return fmt.Errorf("%w: %d frames had not all left after %v; the rest were dropped",
-			ErrPipeline, pushed, st.cfg.CloseTimeout)
+		return late("not all of them had left the encoder")
 	}
 	if !st.desc.target.Live() {
 		// A file is complete only when its sink has EOS: muxers write
@@ -233,8 +358,10 @@ func (st *stream) flush(pushed int64) error {
 		select {
 		case <-st.eos:
 			return nil
+		case <-st.failed:
+			return st.failure()
 		case <-timer.C:
-			return fmt.Errorf("%w: %s was not finished within %v", ErrPipeline, st.desc.target.Location, st.cfg.CloseTimeout)
+			return late(st.desc.target.Location + " was not finished")
 		}
 	}
 	// Every frame has reached the sink, which still sends from its own
@@ -245,6 +372,35 @@ func (st *stream) flush(pushed int64) error {
 	select {
 	case <-st.eos:
 	case <-grace.C:
+	case <-st.failed:
+		return st.failure()
 	}
-	return nil
+	return st.acknowledged(deadline)
+}
+
+// acknowledged waits, until the deadline, for the server to acknowledge
+// every byte the sink wrote: frames in the kernel's buffers are not yet
+// delivered, and a stalled link would lose them silently.
+func (st *stream) acknowledged(deadline time.Time) error {
+	st.sockMu.Lock()
+	sock, found := st.sock, st.found
+	st.sockMu.Unlock()
+	if !found {
+		return nil
+	}
+	for {
+		state, ok := sock.state()
+		if !ok || state.pending == 0 {
+			return nil // closed after sending everything, or all acknowledged
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s had not acknowledged the stream's last frames within CloseTimeout (%v); they were lost",
+				ErrStalled, Redact(st.cfg.Address), st.cfg.CloseTimeout)
+		}
+		select {
+		case <-st.failed:
+			return st.failure()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

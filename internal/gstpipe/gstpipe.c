@@ -247,6 +247,15 @@ static int ms_open_failure(GError *err) {
 		 err->code == GST_RESOURCE_ERROR_OPEN_WRITE || err->code == GST_RESOURCE_ERROR_OPEN_READ_WRITE);
 }
 
+// ms_io_failure says whether an error means reading or writing an open
+// resource failed (a connection lost, a disk full).
+static int ms_io_failure(GError *err) {
+	return err->domain == GST_RESOURCE_ERROR &&
+		(err->code == GST_RESOURCE_ERROR_READ || err->code == GST_RESOURCE_ERROR_WRITE ||
+		 err->code == GST_RESOURCE_ERROR_CLOSE || err->code == GST_RESOURCE_ERROR_SYNC ||
+		 err->code == GST_RESOURCE_ERROR_NO_SPACE_LEFT);
+}
+
 GstBus *ms_pipeline_bus(GstElement *pipe) {
 	return gst_pipeline_get_bus(GST_PIPELINE(pipe));
 }
@@ -269,6 +278,7 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
 		gst_message_parse_error(msg, &err, &debug);
 		out->kind = MS_MSG_ERROR;
 		out->open_failed = err != NULL && ms_open_failure(err);
+		out->io_failed = err != NULL && ms_io_failure(err);
 		break;
 	case GST_MESSAGE_WARNING:
 		gst_message_parse_warning(msg, &err, &debug);

@@ -101,6 +101,9 @@ type Event struct {
 	// OpenFailed: an error saying a resource could not be opened (the
 	// server refused or vanished before the stream started).
 	OpenFailed bool
+	// IOFailed: an error saying reading or writing an open resource failed
+	// (a connection lost, a disk full).
+	IOFailed bool
 }
 
 // ErrFlushing is Push's answer once the pipeline stops taking frames
@@ -319,7 +322,7 @@ func (p *Pipeline) watch(onEvent func(Event)) {
 		// The timeout bounds how long a stop can go unnoticed if the
 		// wake-up message is lost.
 		kind := C.ms_bus_pop(p.bus, C.GstClockTime(200*time.Millisecond), &m)
-		ev := Event{Source: take(m.src), Message: take(m.text), Debug: take(m.debug), OpenFailed: m.open_failed != 0}
+		ev := Event{Source: take(m.src), Message: take(m.text), Debug: take(m.debug), OpenFailed: m.open_failed != 0, IOFailed: m.io_failed != 0}
 		switch kind {
 		case C.MS_MSG_ERROR:
 			ev.Kind = EventError

@@ -37,6 +37,7 @@ typedef struct {
 	char *text;  // error or warning text, or NULL
 	char *debug; // debug text, or NULL
 	int open_failed;
+	int io_failed;
 } MsBusMsg;
 
 GstBus *ms_pipeline_bus(GstElement *pipe);

@@ -1,0 +1,51 @@
+package mpegserver
+
+import "time"
+
+// EventKind says what happened to the connection.
+type EventKind int
+
+const (
+	// Disconnected: the stream lost its server; Err says how.
+	Disconnected EventKind = iota + 1
+	// Reconnecting: attempt number Attempt to open the stream again.
+	Reconnecting
+	// Reconnected: a stream is up again; the first frame is a keyframe.
+	Reconnected
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case Disconnected:
+		return "disconnected"
+	case Reconnecting:
+		return "reconnecting"
+	case Reconnected:
+		return "reconnected"
+	}
+	return "unknown"
+}
+
+// Event reports a change of the connection (with Reconnect on).
+type Event struct {
+	Kind    EventKind
+	Err     error // for Disconnected
+	Attempt int   // for Reconnecting and Reconnected
+	At      time.Time
+}
+
+// eventBuffer is how many events wait for a reader before new ones are
+// dropped: a server that is not read never blocks the stream.
+const eventBuffer = 64
+
+// Events returns the channel the server reports connection changes on. It
+// is the same channel for the Server's whole life; events that find it
+// full are dropped.
+func (s *Server) Events() <-chan Event { return s.events }
+
+func (s *Server) emit(e Event) {
+	select {
+	case s.events <- e:
+	default:
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mpegserver_test
+
+const raceEnabled = false

@@ -1,0 +1,415 @@
+package mpegserver_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+)
+
+// freeAddr returns a loopback address nothing listens on, for a relay
+// that must come back on the same port.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startRelayAt(t *testing.T, addr string) *rtspserver.Server {
+	t.Helper()
+	r := &rtspserver.Server{Address: addr}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// serveUntilError serves frames with the blocking call until one fails or
+// the deadline passes, and returns the error and when it came.
+func serveUntilError(s *mpegserver.Server, deadline time.Duration) (error, time.Time) {
+	fr := testFrame(640, 360, 0)
+	end := time.Now().Add(deadline)
+	for i := 0; time.Now().Before(end); i++ {
+		fr[i%len(fr)]++ // a changing picture: the encoder keeps producing bytes
+		if err := s.ServeFrameBlock(fr); err != nil {
+			return err, time.Now()
+		}
+	}
+	return nil, time.Now()
+}
+
+// TestLossIsDetectedInBoundedTime: each fault ends the stream with the
+// error that names it, within its bound, and Close returns that loss at
+// once.
+func TestLossIsDetectedInBoundedTime(t *testing.T) {
+	const stall = 2 * time.Second
+	for _, tc := range []struct {
+		name  string
+		fault func(relay *rtspserver.Server, px *testutil.Proxy)
+		want  error
+		bound time.Duration
+	}{
+		{"server shut down", func(r *rtspserver.Server, _ *testutil.Proxy) { r.Close() }, mpegserver.ErrDisconnected, time.Second},
+		{"connection cut", func(_ *rtspserver.Server, p *testutil.Proxy) { p.Cut() }, mpegserver.ErrDisconnected, time.Second},
+		{"connection reset", func(_ *rtspserver.Server, p *testutil.Proxy) { p.Reset() }, mpegserver.ErrDisconnected, time.Second},
+		// The stall bound counts from when the link stops acknowledging:
+		// the proxy's buffers take a moment to fill first.
+		{"link stalled both ways", func(_ *rtspserver.Server, p *testutil.Proxy) { p.Stall(true, true) }, mpegserver.ErrStalled, stall + 4*time.Second},
+		{"link stalled towards the server", func(_ *rtspserver.Server, p *testutil.Proxy) { p.Stall(true, false) }, mpegserver.ErrStalled, stall + 4*time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			relay := testutil.StartRelay(t)
+			px := testutil.StartProxy(t, relay.Addr())
+			s := newServer(t, mpegserver.FrameAhead(2), mpegserver.StallTimeout(stall), mpegserver.CloseTimeout(3*time.Second))
+			if err := s.Setup("rtsp://" + px.Addr() + "/loss"); err != nil {
+				t.Fatal(err)
+			}
+			if err, _ := serveUntilError(s, time.Second); err != nil {
+				t.Fatalf("before the fault: %v", err)
+			}
+			t0 := time.Now()
+			tc.fault(relay, px)
+			err, at := serveUntilError(s, 30*time.Second)
+			took := at.Sub(t0)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("after %v: %v, want %v", took, err, tc.want)
+			}
+			if took > tc.bound {
+				t.Errorf("detected after %v, bound %v", took, tc.bound)
+			}
+			c0 := time.Now()
+			cerr := s.Close()
+			if !errors.Is(cerr, tc.want) || time.Since(c0) > time.Second {
+				t.Errorf("Close after %v: %v, want %v at once", time.Since(c0), cerr, tc.want)
+			}
+			t.Logf("detected after %v: %v", took.Round(time.Millisecond), err)
+		})
+	}
+}
+
+// TestCloseReportsUnacknowledgedFrames: a link that stalls just before
+// Close leaves frames in the kernel's buffers; Close says they were lost,
+// within CloseTimeout, instead of returning nil.
+func TestCloseReportsUnacknowledgedFrames(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	const closeTimeout = 2 * time.Second
+	s := newServer(t, mpegserver.FrameAhead(30), mpegserver.StallTimeout(time.Minute), mpegserver.CloseTimeout(closeTimeout))
+	if err := s.Setup("rtsp://" + px.Addr() + "/tail"); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := serveUntilError(s, 500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	px.Stall(true, true)
+	fr := testFrame(640, 360, 1)
+	for i := 0; i < 30; i++ { // a burst, as a producer running ahead gives
+		fr[i]++
+		if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	err := s.Close()
+	took := time.Since(t0)
+	if !errors.Is(err, mpegserver.ErrStalled) {
+		t.Errorf("Close: %v, want ErrStalled", err)
+	}
+	if took > closeTimeout+time.Second {
+		t.Errorf("Close took %v, CloseTimeout is %v", took, closeTimeout)
+	}
+	t.Logf("Close after %v: %v", took.Round(time.Millisecond), err)
+}
+
+// TestFlushErrorSurfacesAsItself: a write error during the final flush
+// (a full disk) is returned as GStreamer's own error, not as a time-out.
+func TestFlushErrorSurfacesAsItself(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.CloseTimeout(5*time.Second))
+	if err := s.Setup("/dev/full"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(320, 240, 0)
+	var err error
+	for i := 0; i < 3 && err == nil; i++ {
+		err = s.ServeFrameBlock(fr)
+	}
+	t0 := time.Now()
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if !errors.Is(err, mpegserver.ErrPipeline) || !strings.Contains(strings.ToLower(err.Error()), "space") {
+		t.Errorf("after %v: %v, want GStreamer's no-space error", time.Since(t0), err)
+	}
+}
+
+// TestReconnectAfterServerRestart: with Reconnect, a server that goes away
+// and comes back on the same port gets the stream again by itself. While
+// it is down the blocking producer keeps its frame rate and frames are
+// dropped and counted; the events come in order; the new stream starts
+// with a keyframe (a reader sees keyframes where a new encoder puts them).
+func TestReconnectAfterServerRestart(t *testing.T) {
+	const gop = 10
+	addr := freeAddr(t)
+	relay := startRelayAt(t, addr)
+	s := newServer(t, mpegserver.FrameAhead(1), mpegserver.GOPSize(gop), mpegserver.Reconnect(true),
+		mpegserver.ReconnectMaxWait(300*time.Millisecond))
+	if err := s.Setup("rtsp://" + addr + "/cam"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	serve := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			fr[i%len(fr)]++
+			if err := s.ServeFrameBlock(fr); err != nil {
+				t.Fatalf("ServeFrameBlock with Reconnect: %v", err)
+			}
+		}
+	}
+	serve(15)
+	relay.Close()
+	// Down: the producer keeps serving; no call fails; the pace holds.
+	var pushedOld int64
+	var kinds []mpegserver.EventKind
+	downStart := time.Now()
+	calls := 0
+	for time.Since(downStart) < 1500*time.Millisecond {
+		serve(1)
+		calls++
+	drain:
+		for {
+			select {
+			case e := <-s.Events():
+				kinds = append(kinds, e.Kind)
+				if e.Kind == mpegserver.Disconnected {
+					pushedOld = s.Stats().Pushed
+					if !errors.Is(e.Err, mpegserver.ErrDisconnected) {
+						t.Errorf("Disconnected event error: %v", e.Err)
+					}
+				}
+			default:
+				break drain
+			}
+		}
+	}
+	if rate := float64(calls) / time.Since(downStart).Seconds(); rate < 20 || rate > 40 {
+		t.Errorf("while down the blocking producer ran at %.1f calls/s, want about 30", rate)
+	}
+	st := s.Stats()
+	if st.Dropped < 20 || pushedOld == 0 {
+		t.Errorf("while down: dropped %d, pushed before %d", st.Dropped, pushedOld)
+	}
+	relay = startRelayAt(t, addr)
+	ctx := testutil.Context(t, 10*time.Second)
+	for up := false; !up; {
+		select {
+		case e := <-s.Events():
+			kinds = append(kinds, e.Kind)
+			up = e.Kind == mpegserver.Reconnected
+		case <-ctx.Done():
+			t.Fatalf("no Reconnected event; events %v", kinds)
+		default:
+			serve(1)
+		}
+	}
+	if kinds[0] != mpegserver.Disconnected || kinds[1] != mpegserver.Reconnecting || kinds[len(kinds)-1] != mpegserver.Reconnected {
+		t.Errorf("events %v", kinds)
+	}
+	// Frames the new stream has had so far: wait until the relay has them
+	// all, then read from the next one on.
+	n := s.Stats().Pushed - pushedOld
+	if n < 1 {
+		serve(1)
+		n = s.Stats().Pushed - pushedOld
+	}
+	if err := relay.Wait(ctx, "cam", func(i rtspserver.PathInfo) bool { return i.Frames >= uint64(n) }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(relay.URL("cam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := relay.WaitReaders(ctx, "cam", 1); err != nil {
+		t.Fatal(err)
+	}
+	serve(2 * gop)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after reconnecting: %v", err)
+	}
+	if err := r.WaitEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	aus := r.AUs()
+	if len(aus) != 2*gop {
+		t.Errorf("reader got %d frames, want %d", len(aus), 2*gop)
+	}
+	keys := rtsptest.Keyframes(aus)
+	if len(keys) == 0 {
+		t.Fatal("no keyframe after reconnecting")
+	}
+	for _, k := range keys {
+		if (int(n)+k)%gop != 0 {
+			t.Errorf("keyframe at frame %d of the new stream, want multiples of %d (keyframes at reader indexes %v, joined after %d)", int(n)+k, gop, keys, n)
+		}
+	}
+	st = s.Stats()
+	if st.Reconnects != 1 || st.Down <= 0 {
+		t.Errorf("stats %+v", st)
+	}
+	t.Logf("down %v, dropped %d, events %v", st.Down.Round(time.Millisecond), st.Dropped, kinds)
+}
+
+// TestReconnectNonBlockingDoesNotSpin: while down, WaitRef paces a
+// non-blocking producer at the frame rate instead of letting it spin.
+func TestReconnectNonBlockingDoesNotSpin(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	px.Refuse(false)
+	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(200*time.Millisecond))
+	if err := s.Setup("rtsp://" + px.Addr() + "/nb"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	px.Refuse(true)
+	px.Cut()
+	ctx := testutil.Context(t, 5*time.Second)
+	// Wait for the loss, serving meanwhile.
+	for lost := false; !lost; {
+		select {
+		case e := <-s.Events():
+			lost = e.Kind == mpegserver.Disconnected
+		case <-ctx.Done():
+			t.Fatal("no Disconnected event")
+		default:
+			if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+				t.Fatal(err)
+			}
+			time.Sleep(s.WaitRef())
+		}
+	}
+	calls, t0 := 0, time.Now()
+	for time.Since(t0) < time.Second {
+		if err := s.ServeFrame(fr); err != nil {
+			t.Fatalf("ServeFrame while down: %v", err)
+		}
+		calls++
+		time.Sleep(s.WaitRef())
+	}
+	if calls > 45 {
+		t.Errorf("%d non-blocking calls in a second while down: WaitRef does not pace", calls)
+	}
+	if err := s.Close(); !errors.Is(err, mpegserver.ErrDisconnected) {
+		t.Errorf("Close while down: %v, want the loss", err)
+	}
+}
+
+// TestFaultCyclesDoNotLeak: 50 cuts of the connection, each healed by a
+// reconnection, leave goroutines and file descriptors where they were
+// (the garbage collector off while cycling).
+func TestFaultCyclesDoNotLeak(t *testing.T) {
+	const cycles = 50
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(1), mpegserver.Reconnect(true),
+		mpegserver.ReconnectMaxWait(100*time.Millisecond))
+	if err := s.Setup("rtsp://" + px.Addr() + "/cycles"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(320, 240, 0)
+	cycle := func(i int) {
+		ctx := testutil.Context(t, 10*time.Second)
+		// The sink connects once its first frames are encoded: serve until
+		// this cycle's stream is publishing, then cut it.
+		for relay.Info("cycles").Publishers < i+1 || !relay.Info("cycles").Publishing {
+			if err := s.ServeFrameBlock(fr); err != nil {
+				t.Fatalf("cycle %d: %v", i, err)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("cycle %d: not publishing within 10 s", i)
+			}
+		}
+		px.Cut()
+		for {
+			select {
+			case e := <-s.Events():
+				if e.Kind == mpegserver.Reconnected {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("cycle %d: not reconnected within 10 s; stats %+v", i, s.Stats())
+			default:
+				if err := s.ServeFrameBlock(fr); err != nil {
+					t.Fatalf("cycle %d: %v", i, err)
+				}
+			}
+		}
+	}
+	// Warm-up: GStreamer's thread pools and the C allocator's arenas grow
+	// over the first cycles, then stay (measured: +23 MB after 50 cycles
+	// and after 150 alike).
+	const warm = 15
+	for i := 0; i < warm; i++ {
+		cycle(i)
+	}
+	g0, fd0, rss0 := goroutines(), openFDs(t), rssMB(t)
+	gc := debug.SetGCPercent(-1)
+	t0 := time.Now()
+	for i := warm; i < warm+cycles; i++ {
+		cycle(i)
+	}
+	el := time.Since(t0)
+	fd1 := waitCount(func() int { return openFDs(t) }, fd0)
+	debug.SetGCPercent(gc)
+	g1 := waitCount(goroutines, g0)
+	rss1 := rssMB(t)
+	st := s.Stats()
+	t.Logf("%d fault cycles in %v: reconnects %d, dropped %d, down %v; goroutines %d -> %d; fds %d -> %d; RSS %.1f -> %.1f MB",
+		cycles, el.Round(time.Millisecond), st.Reconnects, st.Dropped, st.Down.Round(time.Millisecond), g0, g1, fd0, fd1, rss0, rss1)
+	if st.Reconnects != warm+cycles {
+		t.Errorf("reconnects %d, want %d", st.Reconnects, warm+cycles)
+	}
+	if g1 > g0 || fd1 > fd0 {
+		t.Errorf("leak over %d fault cycles: goroutines %d -> %d, fds %d -> %d", cycles, g0, g1, fd0, fd1)
+	}
+	// A pipeline's native memory is a few MB (encoder, pool): a leak of
+	// one per cycle would show as 100 MB and more.
+	if rss1-rss0 > 15 && !raceEnabled {
+		t.Errorf("RSS grew %.1f MB over %d fault cycles", rss1-rss0, cycles)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// rssMB is the process's resident set size after a collection, in MB.
+func rssMB(t testing.TB) float64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		t.Fatal(err)
+	}
+	return float64(resident*int64(os.Getpagesize())) / 1e6
+}
