@@ -80,8 +80,14 @@ func openStream(cfg Config, d description, peer netip.AddrPort, base time.Durati
 	return st, nil
 }
 
-// watchEvery is how often the watchdog looks at the sink's connection.
-const watchEvery = 100 * time.Millisecond
+// watchEvery is how often the watchdog looks at the sink's connection;
+// until it has found it, every findEvery, so that even a connection that
+// lives a few milliseconds is seen (it tells a lost server from one never
+// reached).
+const (
+	watchEvery = 100 * time.Millisecond
+	findEvery  = 5 * time.Millisecond
+)
 
 // watch is the stream's watchdog: it finds the sink's connection, then
 // fails the stream when the server closes it (ErrDisconnected) or when
@@ -92,7 +98,7 @@ const watchEvery = 100 * time.Millisecond
 // error at all.
 func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
 	defer close(st.watchDone)
-	tick := time.NewTicker(watchEvery)
+	tick := time.NewTicker(findEvery)
 	defer tick.Stop()
 	var acked uint64
 	progress := time.Now()
@@ -108,6 +114,9 @@ func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
 		if !st.found {
 			st.sock, st.found = findSinkSocket(peer, before)
 			st.sockMu.Unlock()
+			if st.found || time.Since(st.started) > st.cfg.SetupTimeout {
+				tick.Reset(watchEvery)
+			}
 			progress = time.Now()
 			continue
 		}

@@ -17,6 +17,7 @@ type streamFlags struct {
 	preset                     string
 	framerate                  string
 	setupTimeout, closeTimeout time.Duration
+	stallTimeout               time.Duration
 }
 
 func addStreamFlags(fs *flagSet) *streamFlags {
@@ -35,7 +36,8 @@ func addStreamFlags(fs *flagSet) *streamFlags {
 	fs.IntVar(&f.threads, "threads", d.Threads, "encoder threads (0: automatic)")
 	fs.StringVar(&f.preset, "preset", d.Preset, "encoder speed preset: ultrafast ... veryslow")
 	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long to wait for the RTSP server")
-	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long to wait for queued frames when stopping")
+	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long stopping may take: queued frames leaving and acknowledged")
+	fs.DurationVar(&f.stallTimeout, "stall-timeout", mpegserver.DefaultStallTimeout, "how long the server may acknowledge nothing with data waiting before the link counts as lost")
 	return f
 }
 
@@ -49,18 +51,19 @@ func (f *streamFlags) options() ([]mpegserver.Option, error) {
 		mpegserver.Codec(f.codec), mpegserver.BitRate(f.bitrate), mpegserver.Size(f.width, f.height),
 		mpegserver.SourceSize(f.srcWidth, f.srcHeight), mpegserver.GOPSize(f.gop), mpegserver.MaxBFrames(f.maxB),
 		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads), mpegserver.Preset(f.preset),
-		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout),
+		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout), mpegserver.StallTimeout(f.stallTimeout),
 		mpegserver.FrameAhead(f.ahead), // the library checks it: -1 (2 × gop) or 0 up
 	}
 	return opts, nil
 }
 
 // server returns a configured Server; bad numbers are usage errors.
-func (f *streamFlags) server() (*mpegserver.Server, error) {
+func (f *streamFlags) server(extra ...mpegserver.Option) (*mpegserver.Server, error) {
 	opts, err := f.options()
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, extra...)
 	s := mpegserver.New()
 	if err := s.SetParameter(opts...); err != nil {
 		if errors.Is(err, mpegserver.ErrBadParameter) {

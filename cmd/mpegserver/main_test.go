@@ -472,3 +472,60 @@ func TestBinary(t *testing.T) {
 		t.Errorf("serve after SIGINT: %v", err)
 	}
 }
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestPushReconnects: push keeps going when its server restarts, says so,
+// and counts what it dropped meanwhile.
+func TestPushReconnects(t *testing.T) {
+	addr := freeAddr(t)
+	relay := &rtspserver.Server{Address: addr}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := start(t, nil, "push", "--duration", "4s", "--width", "320", "--height", "240", "--frame-ahead", "1", "rtsp://"+addr+"/cam")
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	relay.Close()
+	time.Sleep(500 * time.Millisecond) // the server stays away a while: frames are dropped meanwhile
+	relay = &rtspserver.Server{Address: addr}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
+		t.Fatalf("push did not come back: %v\n%s", err, cmd.stderr.String())
+	}
+	out, code := cmd.wait(t)
+	errOut := cmd.stderr.String()
+	if code != 0 || !strings.Contains(errOut, "connection lost") || !strings.Contains(errOut, "reconnected") ||
+		!regexp.MustCompile(`1 reconnects, down \d+\.\d+ s \([1-9]\d* frames dropped`).MatchString(out) {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestPushNoReconnectExits1: with --no-reconnect the first loss ends push
+// with status 1 and says what to do.
+func TestPushNoReconnectExits1(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	cmd := start(t, nil, "push", "--no-reconnect", "--duration", "30s", "--width", "320", "--height", "240", relay.URL("cam"))
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	relay.Close()
+	out, code := cmd.wait(t)
+	errOut := cmd.stderr.String()
+	if code != 1 || time.Since(t0) > 5*time.Second || !strings.Contains(errOut, "disconnected") ||
+		!strings.Contains(errOut, "without --no-reconnect") {
+		t.Errorf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", code, time.Since(t0), out, errOut)
+	}
+}

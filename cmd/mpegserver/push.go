@@ -38,7 +38,8 @@ func runPush(e env, args []string) error {
 	maxFrames := fs.Int("frames", 0, "stop after this many frames (0: no limit)")
 	listen := fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given")
 	path := fs.String("path", "video", "stream path on the embedded server")
-	quiet := fs.Bool("quiet", false, "no status line")
+	quiet := fs.Bool("quiet", false, "no status line and no connection messages")
+	noReconnect := fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of the server instead of reconnecting")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
@@ -53,7 +54,7 @@ func runPush(e env, args []string) error {
 	if *duration < 0 || *maxFrames < 0 {
 		return usagef("--duration and --frames must not be negative")
 	}
-	s, err := sf.server()
+	s, err := sf.server(mpegserver.Reconnect(!*noReconnect))
 	if err != nil {
 		return err
 	}
@@ -112,10 +113,17 @@ func runPush(e env, args []string) error {
 	status.stop()
 	closeErr := s.Close()
 	printSummary(e.stdout, s.Stats(), time.Since(start))
-	if serveErr != nil {
-		return serveErr
+	if serveErr == nil {
+		serveErr = closeErr
 	}
-	return closeErr
+	if isLoss(serveErr) && *noReconnect {
+		return fmt.Errorf("%w\nThe server went away or the link stopped carrying data. Check that the server runs and is reachable, then run again; without --no-reconnect, push reconnects by itself", serveErr)
+	}
+	return serveErr
+}
+
+func isLoss(err error) bool {
+	return errors.Is(err, mpegserver.ErrDisconnected) || errors.Is(err, mpegserver.ErrStalled) || errors.Is(err, mpegserver.ErrUnreachable)
 }
 
 // frameSource yields frames until io.EOF.
@@ -238,8 +246,9 @@ func (st *status) stop() {
 	st.wg.Wait()
 }
 
-// startStatus prints the stream's figures: a line rewritten in place on a
-// terminal, a plain line every few seconds otherwise.
+// startStatus prints the stream's figures, a line rewritten in place on a
+// terminal, a plain line every few seconds otherwise; and, as they come,
+// the connection's events (lost, reconnecting, back).
 func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
 	st := &status{done: make(chan struct{})}
 	if quiet {
@@ -256,13 +265,33 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		var prev mpegserver.Stats
+		state := "up"
+		clear := func() {
+			if tty {
+				fmt.Fprint(w, "\r\033[K")
+			}
+		}
 		for {
 			select {
 			case <-st.done:
-				if tty {
-					fmt.Fprint(w, "\r\033[K")
-				}
+				clear()
 				return
+			case ev := <-s.Events():
+				clear()
+				switch ev.Kind {
+				case mpegserver.Disconnected:
+					state = "down"
+					fmt.Fprintf(w, "connection lost: %v\nreconnecting; frames are dropped (and counted) until the stream is back\n", ev.Err)
+				case mpegserver.Reconnecting:
+					if ev.Attempt > 1 && (ev.Attempt <= 3 || ev.Attempt%10 == 0) {
+						fmt.Fprintf(w, "reconnecting: attempt %d\n", ev.Attempt)
+					}
+				case mpegserver.Reconnected:
+					state = "up"
+					cur := s.Stats()
+					fmt.Fprintf(w, "reconnected (attempt %d); %d frames dropped so far, down %v in all\n",
+						ev.Attempt, cur.Dropped, cur.Down.Round(time.Millisecond))
+				}
 			case <-t.C:
 				cur := s.Stats()
 				dt := (cur.Elapsed - prev.Elapsed).Seconds()
@@ -271,8 +300,8 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
 					fps = float64(cur.Pushed-prev.Pushed) / dt
 					kbps = float64(cur.Bytes-prev.Bytes) * 8 / 1000 / dt
 				}
-				line := fmt.Sprintf("frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d",
-					cur.Pushed, fps, kbps, cur.Ahead, cur.Queued, cur.Refused)
+				line := fmt.Sprintf("%s  frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d  dropped %d  reconnects %d",
+					state, cur.Pushed, fps, kbps, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
 				if tty {
 					fmt.Fprint(w, "\r\033[K"+line)
 				} else {
@@ -301,6 +330,10 @@ func printSummary(w io.Writer, st mpegserver.Stats, wall time.Duration) {
 		fps = float64(st.Pushed) / secs
 		kbps = float64(st.Bytes) * 8 / 1000 / secs
 	}
-	fmt.Fprintf(w, "Summary: %d frames in %.2f s (%.1f fps), %.0f kb/s, %d refused, %d dropped, at most %d frames ahead, %d time-line slips\n",
-		st.Pushed, secs, fps, kbps, st.Refused, max(st.Pushed-st.Encoded, 0), st.MaxAhead, st.Slips)
+	fmt.Fprintf(w, "Summary: %d frames in %.2f s (%.1f fps), %.0f kb/s, %d refused, %d dropped, at most %d frames ahead, %d time-line slips",
+		st.Pushed, secs, fps, kbps, st.Refused, max(st.Pushed-st.Encoded, 0)+st.Dropped, st.MaxAhead, st.Slips)
+	if st.Reconnects > 0 || st.Dropped > 0 {
+		fmt.Fprintf(w, ", %d reconnects, down %.2f s (%d frames dropped while down)", st.Reconnects, st.Down.Seconds(), st.Dropped)
+	}
+	fmt.Fprintln(w)
 }

@@ -311,3 +311,21 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
 void ms_bus_wake(GstBus *bus) {
 	gst_bus_post(bus, gst_message_new_application(NULL, gst_structure_new_empty("mpegserver-stop")));
 }
+
+// ms_on_gio_critical drops the criticals GIO logs when rtspclientsink keeps
+// using its connection after the server closed it (g_socket_get_timeout:
+// assertion 'G_IS_SOCKET (socket)' failed, and the same for its streams):
+// the loss itself reaches the caller as an error, and the sink recovers.
+// Any other message goes to GLib's default handler.
+static void ms_on_gio_critical(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data) {
+	if (message != NULL && (strstr(message, "'G_IS_SOCKET (socket)'") != NULL ||
+			strstr(message, "'G_IS_OUTPUT_STREAM (stream)'") != NULL ||
+			strstr(message, "'G_IS_INPUT_STREAM (stream)'") != NULL)) {
+		return;
+	}
+	g_log_default_handler(domain, level, message, NULL);
+}
+
+void ms_quiet_gio(void) {
+	g_log_set_handler("GLib-GIO", G_LOG_LEVEL_CRITICAL, ms_on_gio_critical, NULL);
+}

@@ -117,7 +117,12 @@ func (e *PropertyError) Error() string { return e.Text }
 
 var initOnce sync.Once
 
-func gstInit() { initOnce.Do(func() { gst.Init(nil) }) }
+func gstInit() {
+	initOnce.Do(func() {
+		gst.Init(nil)
+		C.ms_quiet_gio()
+	})
+}
 
 // Installed reports whether a GStreamer element factory is available.
 func Installed(factory string) bool {

@@ -44,4 +44,6 @@ GstBus *ms_pipeline_bus(GstElement *pipe);
 int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
 void ms_bus_wake(GstBus *bus);
 
+void ms_quiet_gio(void);
+
 #endif
