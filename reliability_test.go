@@ -1,6 +1,7 @@
 package mpegserver_test
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -412,4 +413,53 @@ func rssMB(t testing.TB) float64 {
 		t.Fatal(err)
 	}
 	return float64(resident*int64(os.Getpagesize())) / 1e6
+}
+
+// TestStalledNonBlockingDoesNotSpin: while a stalled link is not yet
+// declared lost, frames pile up to the hard cap and are refused; WaitRef
+// then says to wait at least a frame period, so a caller that follows it
+// serves at about the frame rate, not thousands of times a second.
+func TestStalledNonBlockingDoesNotSpin(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	// Large frames (noise at a high bit rate) fill the socket's buffers
+	// within a second of the stall; then the queue fills.
+	s := newServer(t, mpegserver.FrameAhead(30), mpegserver.BitRate(40000), mpegserver.StallTimeout(time.Minute),
+		mpegserver.CloseTimeout(time.Second))
+	if err := s.Setup("rtsp://" + px.Addr() + "/spin"); err != nil {
+		t.Fatal(err)
+	}
+	noise := make([][]byte, 4)
+	for i := range noise {
+		noise[i] = make([]byte, 640*360*3)
+		_, _ = rand.Read(noise[i])
+	}
+	if err, _ := serveUntilError(s, 500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	px.Stall(true, true)
+	fr := noise[0]
+	ctx := testutil.Context(t, 30*time.Second)
+	for i := 0; s.Stats().Refused == 0; i++ { // until the queue is full
+		fr = noise[i%len(noise)]
+		if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			t.Fatal(err)
+		}
+		time.Sleep(s.WaitRef())
+		if ctx.Err() != nil {
+			t.Fatal("no frame refused within 30 s of the stall")
+		}
+	}
+	calls, t0 := 0, time.Now()
+	for time.Since(t0) < time.Second {
+		if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			t.Fatal(err)
+		}
+		calls++
+		time.Sleep(s.WaitRef())
+	}
+	if calls > 45 {
+		t.Errorf("%d calls in a second with the queue full: WaitRef does not pace", calls)
+	}
+	t.Logf("%d calls in the second after the queue filled; refused %d", calls, s.Stats().Refused)
 }

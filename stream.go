@@ -245,7 +245,7 @@ func (st *stream) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 			st.refused++
 			st.pushMu.Unlock()
 			return fmt.Errorf("%w: %d frames queued (cap %d); wait WaitRef() = %v",
-				ErrQueueFull, st.desc.hard, st.desc.hard, st.tl.wait(now).Round(time.Millisecond))
+				ErrQueueFull, st.desc.hard, st.desc.hard, max(st.tl.wait(now), st.tl.period()).Round(time.Millisecond))
 		}
 		pts := st.base + st.tl.stamp(now)
 		err := st.p.Push(fr, pts, st.tl.period(), st.pushed)
@@ -297,11 +297,18 @@ func (st *stream) lastPTS() time.Duration {
 	return st.last
 }
 
-// waitRef is WaitRef for this stream.
+// waitRef is WaitRef for this stream. With the queue at its hard cap
+// (the encoder or the link behind), it is at least a frame period, the
+// soonest the queue can have room: a caller that sleeps WaitRef between
+// refused frames never spins.
 func (st *stream) waitRef() time.Duration {
 	st.pushMu.Lock()
 	defer st.pushMu.Unlock()
-	return st.tl.wait(st.p.RunningTime())
+	w := st.tl.wait(st.p.RunningTime())
+	if st.p.Queued() >= st.desc.hard {
+		w = max(w, st.tl.period())
+	}
+	return w
 }
 
 // close sends end-of-stream, waits until every queued frame has left (and,
