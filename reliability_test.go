@@ -463,3 +463,47 @@ func TestStalledNonBlockingDoesNotSpin(t *testing.T) {
 	}
 	t.Logf("%d calls in the second after the queue filled; refused %d", calls, s.Stats().Refused)
 }
+
+// TestMemoryBoundAt1080p: flooding ServeFrame at 1920×1080 with a large
+// FrameAhead holds at most the documented 512 MiB of queued frames: the
+// hard cap refuses the rest, and RSS stays near baseline + 512 MiB.
+func TestMemoryBoundAt1080p(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures RSS: not with -short or the race detector")
+	}
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	s := newServer(t, mpegserver.Size(1920, 1080), mpegserver.FrameAhead(200), mpegserver.StallTimeout(time.Minute),
+		mpegserver.CloseTimeout(time.Second))
+	if err := s.Setup("rtsp://" + px.Addr() + "/mem"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(1920, 1080, 0)
+	if err := s.ServeFrameBlock(fr); err != nil {
+		t.Fatal(err)
+	}
+	rss0 := rssMB(t)
+	px.Stall(true, true) // nothing leaves: everything served stays queued
+	var peak float64
+	for i := 0; i < 400; i++ {
+		fr[i]++
+		if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			peak = max(peak, rssMB(t))
+		}
+	}
+	st := s.Stats()
+	peak = max(peak, rssMB(t))
+	const bound = 512 * 1.048576 // MiB in MB
+	t.Logf("RSS %.0f MB at start, peak %.0f MB (+%.0f); queued %d, refused %d", rss0, peak, peak-rss0, st.Queued, st.Refused)
+	if st.Refused == 0 {
+		t.Error("nothing refused: the hard cap did not bind")
+	}
+	// The pool's buffers and the encoder's own frames come on top of the
+	// queue: allow 25% over the queue's bound.
+	if peak-rss0 > bound*1.25 {
+		t.Errorf("RSS grew %.0f MB, the queue's bound is %.0f MB", peak-rss0, bound)
+	}
+}
