@@ -31,11 +31,14 @@ test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)
 
 FUZZTIME ?= 60s
-FUZZ_TARGETS := FuzzSetParameters FuzzParseRational FuzzParseAddress FuzzImageFrame
+# package:target
+FUZZ_TARGETS := .:FuzzSetParameters .:FuzzParseRational .:FuzzParseAddress .:FuzzImageFrame \
+	.:FuzzLaunchLine ./cmd/mpegserver:FuzzDumpFlags
 
 fuzz: ## run each fuzz target for FUZZTIME (default 60s); go test replays the corpora in testdata/fuzz
-	@for t in $(FUZZ_TARGETS); do \
-		echo "== $$t"; $(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) . || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+		p=$${pt%%:*}; t=$${pt#*:}; echo "== $$p $$t"; \
+		$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) $$p || exit 1; \
 	done
 
 demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // target is a parsed address.
@@ -66,6 +67,16 @@ func parseAddress(addr string) (target, error) {
 	if strings.TrimSpace(addr) == "" {
 		return target{}, fmt.Errorf("%w: empty address", ErrUnsupportedAddress)
 	}
+	t, err := parseAddressBytes(addr)
+	if err == nil && !(utf8.ValidString(t.Location) && utf8.ValidString(t.User) && utf8.ValidString(t.Password)) {
+		// GStreamer's string properties, as gst-launch-1.0 reads them,
+		// must be UTF-8.
+		return target{}, fmt.Errorf("%w: %q is not UTF-8 (percent-encoded bytes included)", ErrUnsupportedAddress, Redact(addr))
+	}
+	return t, err
+}
+
+func parseAddressBytes(addr string) (target, error) {
 	if !strings.Contains(addr, "://") {
 		return fileTarget(addr, addr)
 	}

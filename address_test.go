@@ -46,7 +46,7 @@ func TestParseAddressErrors(t *testing.T) {
 	for _, in := range []string{
 		"", "  ", "ftp://h/x", "udp://h:5000", "rtsp:///x", "rtsp://h:99999/x", "rtsp://h:0/x", "rtsp://h:port/x",
 		"rtsp://h/a b", `rtsp://h/"x"`, "rtsp://h/a\\b", "file://remote/x.mp4", "dir/", "file:///",
-		"rtsp://u:secret@h/a b",
+		"rtsp://u:secret@h/a b", "rtsp://%B9:secret@h/x", "/tmp/\xff.mp4",
 	} {
 		_, err := parseAddress(in)
 		if !errors.Is(err, ErrUnsupportedAddress) {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
 // FuzzSetParameters: any map a JSON decoder gives is either applied whole
@@ -142,6 +144,93 @@ func FuzzImageFrame(f *testing.F) {
 		release()
 		if fr.Stride < 4*fr.W || (fr.H-1)*fr.Stride+4*fr.W > len(fr.Data) {
 			t.Fatalf("frame %dx%d stride %d over %d bytes reads past them", fr.W, fr.H, fr.Stride, len(fr.Data))
+		}
+	})
+}
+
+// splitShell splits a line the way a POSIX shell does for the forms
+// launchWord writes: plain words and '...' quoting ('\” for a quote).
+func splitShell(t *testing.T, line string) []string {
+	var words []string
+	var w strings.Builder
+	in, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted && c == '\'':
+			quoted = false
+		case quoted:
+			w.WriteByte(c)
+		case c == '\'':
+			quoted, in = true, true
+		case c == '\\' && i+1 < len(line):
+			i++
+			w.WriteByte(line[i])
+			in = true
+		case c == ' ':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	if quoted {
+		t.Fatalf("unterminated quote in %q", line)
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
+}
+
+// FuzzLaunchLine: whatever a user name, a password or a file path holds,
+// the printed line, split by a shell and parsed by GStreamer as
+// gst-launch-1.0 does, gives the elements the same values the library
+// sets, and the password is never printed.
+func FuzzLaunchLine(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"alice", "s3cret", "/tmp/out.mp4"},
+		{`a"b\c`, `p'w"d`, `/tmp/it's "here".mkv`},
+		{"$(reboot)", "`id`", "/tmp/a ! fakesink.h264"},
+		{"ü ñ", " ", "/tmp/tab\there.ts"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	f.Fuzz(func(t *testing.T, user, password, path string) {
+		if strings.ContainsRune(user+password+path, 0) || user == "" || password == "" {
+			return // C strings end at NUL; an empty name sets no property
+		}
+		addr := "rtsp://" + url.UserPassword(user, password).String() + "@127.0.0.1:8554/cam"
+		c := DefaultConfig()
+		c.Address = addr
+		d, err := compile(c)
+		if err != nil {
+			return
+		}
+		line := d.launchLine()
+		argv := splitShell(t, line)[2:] // gst-launch-1.0 -e
+		if pw, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "user-pw"); err != nil || pw != redacted {
+			t.Fatalf("user-pw parsed back as %q (%v), want %s:\n%s", pw, err, redacted, line)
+		}
+		got, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "user-id")
+		if err != nil || got != d.target.User {
+			t.Fatalf("user %q: parsed back %q, %v\n%s", d.target.User, got, err, line)
+		}
+		if got, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "location"); err != nil || got != d.target.Location {
+			t.Fatalf("location %q: parsed back %q, %v\n%s", d.target.Location, got, err, line)
+		}
+		c.Address = path
+		if d, err = compile(c); err != nil || d.target.Scheme != "file" {
+			return
+		}
+		line = d.launchLine()
+		got, err = gstpipe.LaunchProperty(splitShell(t, line)[2:], "filesink", "location")
+		if err != nil || got != d.target.Location {
+			t.Fatalf("path %q: parsed back %q, %v\n%s", d.target.Location, got, err, line)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package mpegserver
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
@@ -40,12 +41,44 @@ func launchWord(p gstpipe.Prop) string {
 	// gst-launch-1.0 keeps each argument whole, so one shell word is one
 	// value whatever it holds; the inner quotes make that visible and
 	// protect a value that starts with a quote.
+	if gstSpecial(v) {
+		v = gstWrap(v)
+	}
 	q := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 	w := p.Name + "=" + q
 	if plain(v) {
 		return w // the shell strips the quotes; gst-launch sees the plain value
 	}
 	return shellQuote(w)
+}
+
+// gstSpecial reports whether GStreamer's string deserializer, which
+// gst-launch-1.0 applies after its own unquoting, would not take v as it
+// is: "NULL" means no string, and a value in double quotes is unwrapped.
+// (Values are UTF-8: parseAddress refuses others.)
+func gstSpecial(v string) bool {
+	return v == "NULL" || len(v) > 0 && v[0] == '"' && v[len(v)-1] == '"'
+}
+
+// gstWrap writes v as GStreamer's deserializer unwraps it: in double
+// quotes, with quote and backslash escaped and other bytes outside
+// printable ASCII in octal (gst_string_wrap's form).
+func gstWrap(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, "\\%03o", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // plain reports whether s needs no quoting for the shell or gst-launch.

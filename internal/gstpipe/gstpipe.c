@@ -329,3 +329,48 @@ static void ms_on_gio_critical(const gchar *domain, GLogLevelFlags level, const 
 void ms_quiet_gio(void) {
 	g_log_set_handler("GLib-GIO", G_LOG_LEVEL_CRITICAL, ms_on_gio_critical, NULL);
 }
+
+// ms_launch_property parses a gst-launch-1.0 argument list as gst-launch-1.0
+// does and returns, to g_free, the property prop of the first element made
+// by factory; NULL with *err_out set (to g_free) if parsing fails or no
+// such element is there. Nothing is started.
+char *ms_launch_property(char **argv, const char *factory, const char *prop, char **err_out) {
+	GError *err = NULL;
+	GstElement *pipe = gst_parse_launchv((const gchar **)argv, &err);
+	if (pipe == NULL || err != NULL) {
+		*err_out = g_strdup(err != NULL ? err->message : "could not parse");
+		if (err != NULL)
+			g_error_free(err);
+		if (pipe != NULL)
+			gst_object_unref(pipe);
+		return NULL;
+	}
+	char *value = NULL;
+	*err_out = NULL;
+	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(pipe));
+	GValue item = G_VALUE_INIT;
+	gboolean done = FALSE;
+	while (!done) {
+		switch (gst_iterator_next(it, &item)) {
+		case GST_ITERATOR_OK: {
+			GstElement *e = g_value_get_object(&item);
+			GstElementFactory *f = gst_element_get_factory(e);
+			if (value == NULL && f != NULL && g_strcmp0(GST_OBJECT_NAME(f), factory) == 0)
+				value = ms_get_arg(e, prop);
+			g_value_reset(&item);
+			break;
+		}
+		case GST_ITERATOR_RESYNC:
+			gst_iterator_resync(it);
+			break;
+		default:
+			done = TRUE;
+		}
+	}
+	g_value_unset(&item);
+	gst_iterator_free(it);
+	gst_object_unref(pipe);
+	if (value == NULL)
+		*err_out = g_strdup_printf("no %s with a readable %s", factory, prop);
+	return value;
+}

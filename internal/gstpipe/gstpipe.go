@@ -497,3 +497,28 @@ func (p *Pipeline) ReadyDot() (string, error) {
 	}
 	return p.dot(), nil
 }
+
+// LaunchProperty parses a gst-launch-1.0 argument list (the words after
+// the command and its options) as gst-launch-1.0 does, and returns the
+// property prop of the first element made by factory, in string form. It
+// lets tests check that a printed line means what the pipeline was built
+// with. Nothing is started.
+func LaunchProperty(argv []string, factory, prop string) (string, error) {
+	gstInit()
+	cargs := make([]*C.char, len(argv)+1)
+	for i, a := range argv {
+		cargs[i] = C.CString(a)
+		defer C.free(unsafe.Pointer(cargs[i]))
+	}
+	cf, cp := C.CString(factory), C.CString(prop)
+	defer C.free(unsafe.Pointer(cf))
+	defer C.free(unsafe.Pointer(cp))
+	var cerr *C.char
+	v := C.ms_launch_property(&cargs[0], cf, cp, &cerr)
+	if v == nil {
+		defer C.g_free(C.gpointer(cerr))
+		return "", errors.New(C.GoString(cerr))
+	}
+	defer C.g_free(C.gpointer(v))
+	return C.GoString(v), nil
+}
