@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short fuzz demo snapshot bench clean
+.PHONY: help deps build vet fmt-check test test-short fuzz soak demo snapshot bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s); go test replays the co
 		p=$${pt%%:*}; t=$${pt#*:}; echo "== $$p $$t"; \
 		$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) $$p || exit 1; \
 	done
+
+SOAK ?= 30m
+SOAK_RESTART ?= 2m
+
+soak: ## stream for SOAK (default 30m) with the relay restarted every SOAK_RESTART (2m); not in CI
+	MPEGSERVER_SOAK=$(SOAK) MPEGSERVER_SOAK_RESTART=$(SOAK_RESTART) $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 0 .
 
 demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)
 	$(GO) build -o bin/mpegserver ./cmd/mpegserver

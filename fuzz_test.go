@@ -197,6 +197,7 @@ func FuzzLaunchLine(f *testing.F) {
 		{`a"b\c`, `p'w"d`, `/tmp/it's "here".mkv`},
 		{"$(reboot)", "`id`", "/tmp/a ! fakesink.h264"},
 		{"ü ñ", " ", "/tmp/tab\there.ts"},
+		{"NULL", `"quoted"`, `"/tmp/quoted.mp4"`},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}

@@ -218,12 +218,15 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		t.Errorf("while down: dropped %d, pushed before %d", st.Dropped, pushedOld)
 	}
 	relay = startRelayAt(t, addr)
+	back := time.Now()
+	var upAt time.Time
 	ctx := testutil.Context(t, 10*time.Second)
 	for up := false; !up; {
 		select {
 		case e := <-s.Events():
 			kinds = append(kinds, e.Kind)
 			up = e.Kind == mpegserver.Reconnected
+			upAt = e.At
 		case <-ctx.Done():
 			t.Fatalf("no Reconnected event; events %v", kinds)
 		default:
@@ -275,7 +278,8 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	if st.Reconnects != 1 || st.Down <= 0 {
 		t.Errorf("stats %+v", st)
 	}
-	t.Logf("down %v, dropped %d, events %v", st.Down.Round(time.Millisecond), st.Dropped, kinds)
+	t.Logf("down %v, dropped %d, events %v; reconnected %v after the server was back (ReconnectMaxWait 300 ms)",
+		st.Down.Round(time.Millisecond), st.Dropped, kinds, upAt.Sub(back).Round(time.Millisecond))
 }
 
 // TestReconnectNonBlockingDoesNotSpin: while down, WaitRef paces a
@@ -505,5 +509,123 @@ func TestMemoryBoundAt1080p(t *testing.T) {
 	// queue: allow 25% over the queue's bound.
 	if peak-rss0 > bound*1.25 {
 		t.Errorf("RSS grew %.0f MB, the queue's bound is %.0f MB", peak-rss0, bound)
+	}
+}
+
+// TestSoak streams 640×360 at 30 fps for MPEGSERVER_SOAK (e.g. 30m; the
+// test is skipped without it: make soak) while the relay is restarted
+// every MPEGSERVER_SOAK_RESTART (default 2m), down for a second each time.
+// Frames the relay received must be the frames pushed, less at most a
+// couple a restart that were on the wire when the server went; frames
+// served while down are dropped and counted; nothing leaks.
+func TestSoak(t *testing.T) {
+	total, err := time.ParseDuration(os.Getenv("MPEGSERVER_SOAK"))
+	if err != nil {
+		t.Skip("set MPEGSERVER_SOAK=30m (make soak) to run the soak test")
+	}
+	every := 2 * time.Minute
+	if v := os.Getenv("MPEGSERVER_SOAK_RESTART"); v != "" {
+		if every, err = time.ParseDuration(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := freeAddr(t)
+	relay := startRelayAt(t, addr)
+	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(time.Second))
+	if err := s.Setup("rtsp://" + addr + "/soak"); err != nil {
+		t.Fatal(err)
+	}
+	fr := testFrame(640, 360, 0)
+	var received uint64
+	served, restarts := 0, 0
+	g0, fd0, rss0 := goroutines(), openFDs(t), rssMB(t)
+	start, next := time.Now(), time.Now().Add(every)
+	for time.Since(start) < total {
+		fr[served%len(fr)]++
+		if err := s.ServeFrameBlock(fr); err != nil {
+			t.Fatalf("frame %d: %v", served, err)
+		}
+		served++
+		if time.Now().After(next) {
+			received += relay.Info("soak").Frames
+			relay.Close()
+			restarts++
+			// Down for a second, serving meanwhile: those frames are dropped.
+			for down := time.Now(); time.Since(down) < time.Second; served++ {
+				if err := s.ServeFrameBlock(fr); err != nil {
+					t.Fatalf("frame %d while down: %v", served, err)
+				}
+			}
+			relay = startRelayAt(t, addr)
+			next = time.Now().Add(every)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := relay.WaitUnpublished(testutil.Context(t, 10*time.Second), "soak"); err == nil {
+		received += relay.Info("soak").Frames
+	}
+	st := s.Stats()
+	lost := st.Pushed - int64(received)
+	g1, fd1, rss1 := waitCount(goroutines, g0), waitCount(func() int { return openFDs(t) }, fd0), rssMB(t)
+	t.Logf("soak %v: served %d = pushed %d + dropped %d; relay received %d (%d lost on the wire over %d restarts); reconnects %d, down %v; goroutines %d -> %d, fds %d -> %d, RSS %.1f -> %.1f MB",
+		total, served, st.Pushed, st.Dropped, received, lost, restarts, st.Reconnects, st.Down.Round(time.Millisecond), g0, g1, fd0, fd1, rss0, rss1)
+	if int64(served) != st.Pushed+st.Dropped {
+		t.Errorf("served %d frames, pushed %d + dropped %d", served, st.Pushed, st.Dropped)
+	}
+	if lost < 0 || lost > int64(2*restarts) {
+		t.Errorf("%d frames pushed but not received over %d restarts", lost, restarts)
+	}
+	if st.Reconnects != int64(restarts) {
+		t.Errorf("reconnects %d, restarts %d", st.Reconnects, restarts)
+	}
+	if g1 > g0 || fd1 > fd0 || (rss1-rss0 > 30 && !raceEnabled) {
+		t.Errorf("leak: goroutines %d -> %d, fds %d -> %d, RSS %.1f -> %.1f MB", g0, g1, fd0, fd1, rss0, rss1)
+	}
+}
+
+// TestReadersInProcessAreNotTheSink: readers of the same server in the same
+// process, coming and going from before the stream starts, are not taken
+// for the sink's connection by the watchdog: no false loss.
+func TestReadersInProcessAreNotTheSink(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a reader that keeps asking, as a monitoring program would
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if r, err := rtsptest.Read(relay.URL("busy")); err == nil {
+				time.Sleep(50 * time.Millisecond)
+				r.Close()
+			} else {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	time.Sleep(50 * time.Millisecond) // the reader is knocking before the stream exists
+	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.Reconnect(true))
+	if err := s.Setup(relay.URL("busy")); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := serveUntilError(s, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Reconnects != 0 || st.Dropped != 0 {
+		t.Errorf("a reader was taken for the sink: %+v", st)
+	}
+	select {
+	case e := <-s.Events():
+		t.Errorf("event %v: %v", e.Kind, e.Err)
+	default:
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

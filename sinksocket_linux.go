@@ -41,9 +41,19 @@ func socketInodes() map[uint64]int {
 	return out
 }
 
-// findSinkSocket looks for a socket connected to peer whose inode is not
-// in before.
+// sinkMinWritten is how much a connection must have written to be taken
+// for the sink's: more than a reader of the same server in this process
+// writes while it asks for a stream (DESCRIBE, SETUP, PLAY), less than the
+// sink's handshake and first frame.
+const sinkMinWritten = 4 << 10
+
+// findSinkSocket looks for the sink's connection: among the sockets
+// connected to peer whose inode is not in before, the one that has written
+// the most, if that is at least sinkMinWritten. (A program, or a test, may
+// read the same server from this process: its connections write little.)
 func findSinkSocket(peer netip.AddrPort, before map[uint64]int) (sinkSocket, bool) {
+	var best sinkSocket
+	var bestWritten uint64
 	for ino, fd := range socketInodes() {
 		if _, old := before[ino]; old {
 			continue
@@ -61,14 +71,21 @@ func findSinkSocket(peer netip.AddrPort, before map[uint64]int) (sinkSocket, boo
 		default:
 			continue
 		}
-		if got.Addr().Unmap() == peer.Addr().Unmap() && got.Port() == peer.Port() {
-			s := sinkSocket{fd: fd, ino: ino}
-			if s.same() {
-				return s, true
-			}
+		if got.Addr().Unmap() != peer.Addr().Unmap() || got.Port() != peer.Port() {
+			continue
+		}
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			continue
+		}
+		if written := info.Bytes_sent + uint64(info.Notsent_bytes); written > bestWritten {
+			best, bestWritten = sinkSocket{fd: fd, ino: ino}, written
 		}
 	}
-	return sinkSocket{}, false
+	if bestWritten < sinkMinWritten || !best.same() {
+		return sinkSocket{}, false
+	}
+	return best, true
 }
 
 // same reports whether fd still is the socket that was found.

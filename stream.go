@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,7 +187,10 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 		kind := ErrPipeline
 		switch {
 		case !st.desc.target.Live():
-		case ev.OpenFailed && !st.connected():
+		case ev.OpenFailed && !st.connected() && !strings.Contains(ev.Debug, "_loop_"):
+			// rtspclientsink's receive loop runs only once it has its
+			// session; an open failure there is a server lost and being
+			// reconnected to, however soon after the start.
 			kind = ErrUnreachable
 		case ev.OpenFailed, ev.IOFailed:
 			// rtspclientsink reports a server that went away mid-stream
