@@ -629,3 +629,46 @@ func TestReadersInProcessAreNotTheSink(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// TestThrottledLinkSlowsButHolds: a link slower than the bit rate is not a
+// loss while the server still acknowledges data: no error past
+// StallTimeout, memory within the queue's bound, and once the link is
+// healed the stream goes on and Close delivers every frame. (For the first
+// seconds the kernel's send buffer takes up the difference, so the caller
+// keeps its rate; frames arrive late, none is lost.)
+func TestThrottledLinkSlowsButHolds(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.StallTimeout(3*time.Second), mpegserver.CloseTimeout(20*time.Second))
+	if err := s.Setup("rtsp://" + px.Addr() + "/slow"); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := serveUntilError(s, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().Pushed
+	px.Throttle(16 << 10) // 128 kb/s against a 2 Mb/s stream
+	t0 := time.Now()
+	if err, _ := serveUntilError(s, 4*time.Second); err != nil {
+		t.Fatalf("throttled: %v", err)
+	}
+	rate := float64(s.Stats().Pushed-before) / time.Since(t0).Seconds()
+	st := s.Stats()
+	if st.Queued > 4 {
+		t.Errorf("%d frames queued, frames-ahead 2 allows 4", st.Queued)
+	}
+	px.Heal()
+	if err, _ := serveUntilError(s, time.Second); err != nil {
+		t.Fatalf("after healing: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after healing: %v", err)
+	}
+	if err := relay.WaitUnpublished(testutil.Context(t, 10*time.Second), "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Info("slow").Frames; int64(got) != s.Stats().Pushed {
+		t.Errorf("relay received %d frames, %d pushed", got, s.Stats().Pushed)
+	}
+	t.Logf("throttled: %.1f frames/s served; %d frames, all received after healing", rate, s.Stats().Pushed)
+}
