@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -17,17 +16,6 @@ import (
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
-
-// freeAddr returns a loopback address nothing listens on, for a relay
-// that must come back on the same port.
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func startRelayAt(t *testing.T, addr string) *rtspserver.Server {
 	t.Helper()
@@ -167,7 +155,7 @@ func TestFlushErrorSurfacesAsItself(t *testing.T) {
 // with a keyframe (a reader sees keyframes where a new encoder puts them).
 func TestReconnectAfterServerRestart(t *testing.T) {
 	const gop = 10
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	relay := startRelayAt(t, addr)
 	s := newServer(t, mpegserver.FrameAhead(1), mpegserver.GOPSize(gop), mpegserver.Reconnect(true),
 		mpegserver.ReconnectMaxWait(300*time.Millisecond))
@@ -529,7 +517,7 @@ func TestSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	relay := startRelayAt(t, addr)
 	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(time.Second))
 	if err := s.Setup("rtsp://" + addr + "/soak"); err != nil {

@@ -473,19 +473,10 @@ func TestBinary(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestPushReconnects: push keeps going when its server restarts, says so,
 // and counts what it dropped meanwhile.
 func TestPushReconnects(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	relay := &rtspserver.Server{Address: addr}
 	if err := relay.Start(); err != nil {
 		t.Fatal(err)

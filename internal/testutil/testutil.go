@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -41,4 +42,16 @@ func NeedTool(t testing.TB, name string) {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Skipf("%s not installed (make deps)", name)
 	}
+}
+
+// FreeAddr returns a loopback address nothing listens on, for a relay that
+// must come back on the same port.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
