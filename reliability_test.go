@@ -118,7 +118,7 @@ func TestCloseReportsUnacknowledgedFrames(t *testing.T) {
 	if !errors.Is(err, mpegserver.ErrStalled) {
 		t.Errorf("Close: %v, want ErrStalled", err)
 	}
-	if took > closeTimeout+time.Second {
+	if took > closeTimeout+500*time.Millisecond { // the bound, and room for a loaded machine
 		t.Errorf("Close took %v, CloseTimeout is %v", took, closeTimeout)
 	}
 	t.Logf("Close after %v: %v", took.Round(time.Millisecond), err)

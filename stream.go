@@ -13,6 +13,10 @@ import (
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
+// releaseReserve is kept from the close timeout for stopping and freeing
+// the pipeline after the flush.
+const releaseReserve = 100 * time.Millisecond
+
 // sinkFlushGrace bounds the wait for rtspclientsink to finish sending what
 // it queued once every frame has reached it (docs/design.md: without it
 // about 1 close in 200 lost its last frame).
@@ -320,7 +324,9 @@ func (st *stream) waitRef() time.Duration {
 // pipeline, all within the close timeout. It returns the failure that
 // ended the stream, or what kept frames from leaving.
 func (st *stream) close() error {
-	deadline := time.Now().Add(st.cfg.CloseTimeout)
+	// The flush may use the close timeout less what stopping the pipeline
+	// takes afterwards (a few milliseconds once a dead connection is shut).
+	deadline := time.Now().Add(st.cfg.CloseTimeout - min(st.cfg.CloseTimeout/10, releaseReserve))
 	st.pushMu.Lock()
 	st.closing = true
 	st.doneOnce.Do(func() { close(st.done) }) // wakes blocked ServeFrameBlock calls
