@@ -275,15 +275,26 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 func TestReconnectNonBlockingDoesNotSpin(t *testing.T) {
 	relay := testutil.StartRelay(t)
 	px := testutil.StartProxy(t, relay.Addr())
-	px.Refuse(false)
 	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(200*time.Millisecond))
 	if err := s.Setup("rtsp://" + px.Addr() + "/nb"); err != nil {
 		t.Fatal(err)
 	}
 	fr := testFrame(640, 360, 0)
+	// The sink connects once its first frames are encoded: serve until the
+	// stream is publishing, then cut it and refuse it back.
+	pub := testutil.Context(t, 10*time.Second)
+	for !relay.Info("nb").Publishing {
+		if err := s.ServeFrame(fr); err != nil && !errors.Is(err, mpegserver.ErrQueueFull) {
+			t.Fatal(err)
+		}
+		time.Sleep(s.WaitRef())
+		if pub.Err() != nil {
+			t.Fatal("not publishing within 10 s")
+		}
+	}
 	px.Refuse(true)
 	px.Cut()
-	ctx := testutil.Context(t, 5*time.Second)
+	ctx := testutil.Context(t, 10*time.Second)
 	// Wait for the loss, serving meanwhile.
 	for lost := false; !lost; {
 		select {
