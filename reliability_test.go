@@ -41,6 +41,23 @@ func serveUntilError(s *mpegserver.Server, deadline time.Duration) (error, time.
 	return nil, time.Now()
 }
 
+// servePublished serves frames until the relay has received at least n of
+// them on path: the sink has connected and the stream flows.
+func servePublished(t *testing.T, s *mpegserver.Server, relay *rtspserver.Server, path string, n uint64) {
+	t.Helper()
+	fr := testFrame(640, 360, 0)
+	ctx := testutil.Context(t, 10*time.Second)
+	for i := 0; relay.Info(path).Frames < n; i++ {
+		fr[i%len(fr)]++
+		if err := s.ServeFrameBlock(fr); err != nil {
+			t.Fatalf("before the fault: %v", err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s: %d frames received after 10 s", path, relay.Info(path).Frames)
+		}
+	}
+}
+
 // TestLossIsDetectedInBoundedTime: each fault ends the stream with the
 // error that names it, within its bound, and Close returns that loss at
 // once.
@@ -67,9 +84,7 @@ func TestLossIsDetectedInBoundedTime(t *testing.T) {
 			if err := s.Setup("rtsp://" + px.Addr() + "/loss"); err != nil {
 				t.Fatal(err)
 			}
-			if err, _ := serveUntilError(s, time.Second); err != nil {
-				t.Fatalf("before the fault: %v", err)
-			}
+			servePublished(t, s, relay, "loss", 10)
 			t0 := time.Now()
 			tc.fault(relay, px)
 			err, at := serveUntilError(s, 30*time.Second)
@@ -101,9 +116,7 @@ func TestCloseReportsUnacknowledgedFrames(t *testing.T) {
 	if err := s.Setup("rtsp://" + px.Addr() + "/tail"); err != nil {
 		t.Fatal(err)
 	}
-	if err, _ := serveUntilError(s, 500*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	servePublished(t, s, relay, "tail", 10)
 	px.Stall(true, true)
 	fr := testFrame(640, 360, 1)
 	for i := 0; i < 30; i++ { // a burst, as a producer running ahead gives
@@ -437,9 +450,7 @@ func TestStalledNonBlockingDoesNotSpin(t *testing.T) {
 		noise[i] = make([]byte, 640*360*3)
 		_, _ = rand.Read(noise[i])
 	}
-	if err, _ := serveUntilError(s, 500*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	servePublished(t, s, relay, "spin", 10)
 	px.Stall(true, true)
 	fr := noise[0]
 	ctx := testutil.Context(t, 30*time.Second)
@@ -482,8 +493,12 @@ func TestMemoryBoundAt1080p(t *testing.T) {
 		t.Fatal(err)
 	}
 	fr := testFrame(1920, 1080, 0)
-	if err := s.ServeFrameBlock(fr); err != nil {
-		t.Fatal(err)
+	ctx := testutil.Context(t, 10*time.Second)
+	for i := 0; relay.Info("mem").Frames < 3; i++ { // the sink has connected
+		fr[i]++
+		if err := s.ServeFrameBlock(fr); err != nil || ctx.Err() != nil {
+			t.Fatalf("before the stall: %v, %v", err, ctx.Err())
+		}
 	}
 	rss0 := rssMB(t)
 	px.Stall(true, true) // nothing leaves: everything served stays queued
@@ -642,9 +657,7 @@ func TestThrottledLinkSlowsButHolds(t *testing.T) {
 	if err := s.Setup("rtsp://" + px.Addr() + "/slow"); err != nil {
 		t.Fatal(err)
 	}
-	if err, _ := serveUntilError(s, time.Second); err != nil {
-		t.Fatal(err)
-	}
+	servePublished(t, s, relay, "slow", 10)
 	before := s.Stats().Pushed
 	px.Throttle(16 << 10) // 128 kb/s against a 2 Mb/s stream
 	t0 := time.Now()
