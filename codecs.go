@@ -68,8 +68,17 @@ func x264Props(c Config) []gstpipe.Prop {
 	return append(p, gstpipe.Prop{Name: "option-string", Value: "scenecut=0"})
 }
 
+// x265Lookahead is x265's rc-lookahead for each speed preset.
+var x265Lookahead = map[string]int{"ultrafast": 5, "superfast": 10, "veryfast": 15, "faster": 15, "fast": 15,
+	"medium": 20, "slow": 25, "slower": 40, "veryslow": 40}
+
 func x265Props(c Config) []gstpipe.Prop {
 	opts := []string{"bframes=" + strconv.Itoa(c.MaxBFrames), "scenecut=0"}
+	if la := x265Lookahead[c.Preset]; c.MaxBFrames >= la {
+		// x265 refuses B-frames at or above its lookahead depth ("Can not
+		// initialize x265 encoder" at the first frame): deepen it.
+		opts = append(opts, "rc-lookahead="+strconv.Itoa(c.MaxBFrames+1))
+	}
 	if c.Threads > 0 {
 		opts = append(opts, "pools="+strconv.Itoa(c.Threads))
 	}

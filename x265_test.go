@@ -1,0 +1,49 @@
+package mpegserver_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+)
+
+// TestX265ManyBFramesEveryPreset: the original's "Optimize the video
+// encoding" example (libx265, GOP 24, maxBframe 16) encodes at every
+// preset; x265 refuses B-frames at or above its lookahead depth, which the
+// library raises as needed. ffprobe reads every frame back, B-frames
+// among them.
+func TestX265ManyBFramesEveryPreset(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	const frames = 48
+	for _, preset := range []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"} {
+		t.Run(preset, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "x265.mkv")
+			s := newServer(t, mpegserver.Codec("libx265"), mpegserver.Size(320, 240), mpegserver.GOPSize(24),
+				mpegserver.MaxBFrames(16), mpegserver.Preset(preset), mpegserver.CloseTimeout(30*time.Second))
+			if err := s.Setup(out); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < frames; i++ {
+				if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+				"frame=pict_type", "-of", "csv=p=0", out).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			types := strings.Fields(string(probe))
+			if len(types) != frames || !strings.Contains(string(probe), "B") {
+				t.Errorf("%d frames read back (want %d), types %v", len(types), frames, types)
+			}
+		})
+	}
+}
