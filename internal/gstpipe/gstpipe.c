@@ -374,3 +374,18 @@ char *ms_launch_property(char **argv, const char *factory, const char *prop, cha
 		*err_out = g_strdup_printf("no %s with a readable %s", factory, prop);
 	return value;
 }
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+// ms_trim_heap gives memory that freed pipelines left in the C allocator
+// back to the system. glibc keeps freed memory in per-thread arenas, and
+// every pipeline runs on threads of its own: without this, RSS rose about
+// 1 MB with each reconnection (and fell back to below where it started on
+// a malloc_trim, so it was never a leak).
+void ms_trim_heap(void) {
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}

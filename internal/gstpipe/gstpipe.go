@@ -392,6 +392,7 @@ func (p *Pipeline) Release() {
 	dropRef(p.pipe.Element.Object.InitiallyUnowned.Object)
 	C.gst_object_unref(C.gpointer(p.bus))
 	p.elems, p.pipe, p.bus, p.srcPtr, p.pipePtr = nil, nil, nil, nil, nil
+	C.ms_trim_heap()
 }
 
 func dropRef(o *glib.Object) {

@@ -45,6 +45,7 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
 void ms_bus_wake(GstBus *bus);
 
 void ms_quiet_gio(void);
+void ms_trim_heap(void);
 char *ms_launch_property(char **argv, const char *factory, const char *prop, char **err_out);
 
 #endif
