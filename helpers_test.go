@@ -1,6 +1,7 @@
 package mpegserver_test
 
 import (
+	"context"
 	"runtime"
 	"strings"
 	"testing"
@@ -96,3 +97,19 @@ func goroutines() int {
 }
 
 type rtspserverInfo = rtspserver.PathInfo
+
+// feed serves test frames of w × h with the blocking call until the test
+// ends.
+func feed(t testing.TB, s *mpegserver.Server, w, h int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			if s.ServeFrameContext(ctx, testFrame(w, h, i)) != nil {
+				return
+			}
+		}
+	}()
+}

@@ -3,7 +3,6 @@ package mpegserver_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,26 +44,7 @@ func TestProbeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := testutil.FreeAddr(t)
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c) // accept, never answer
-		}
-	}()
+	silent := testutil.SilentServer(t)
 	for _, tc := range []struct {
 		src   string
 		want  error
@@ -73,7 +53,7 @@ func TestProbeErrors(t *testing.T) {
 		{filepath.Join(dir, "missing.mp4"), os.ErrNotExist, 100 * time.Millisecond},
 		{text, mpegserver.ErrNoVideo, 5 * time.Second},
 		{"rtsp://" + closed + "/x", mpegserver.ErrUnreachable, 3 * time.Second},
-		{"rtsp://" + silent.Addr().String() + "/x", mpegserver.ErrUnreachable, 3 * time.Second},
+		{"rtsp://" + silent + "/x", mpegserver.ErrUnreachable, 3 * time.Second},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		t0 := time.Now()
@@ -98,15 +78,7 @@ func TestProbeLiveStream(t *testing.T) {
 	if err := s.Setup(relay.URL("live")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		for i := 0; ctx.Err() == nil; i++ {
-			if s.ServeFrameContext(ctx, testFrame(320, 240, i)) != nil {
-				return
-			}
-		}
-	}()
+	feed(t, s, 320, 240)
 	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "live"); err != nil {
 		t.Fatal(err)
 	}

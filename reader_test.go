@@ -200,15 +200,7 @@ func TestH265Stream(t *testing.T) {
 	if err := s.Setup(relay.URL("hevc")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		for i := 0; ctx.Err() == nil; i++ {
-			if s.ServeFrameContext(ctx, testFrame(320, 240, i)) != nil {
-				return
-			}
-		}
-	}()
+	feed(t, s, 320, 240)
 	if err := relay.Wait(testutil.Context(t, 20*time.Second), "hevc", func(i rtspserverInfo) bool { return i.Frames > 0 }); err != nil {
 		t.Fatal(err)
 	}

@@ -281,22 +281,9 @@ func TestSetupUnreachableIsBounded(t *testing.T) {
 	}
 	t.Logf("closed port: failed after %v: %v", time.Since(t0).Round(time.Millisecond), err)
 	// Accepts but never answers: fails at the bound, not later.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent := testutil.SilentServer(t)
 	t0 = time.Now()
-	err = s.Setup("rtsp://user:hunter2@" + silent.Addr().String() + "/x")
+	err = s.Setup("rtsp://user:hunter2@" + silent + "/x")
 	d := time.Since(t0)
 	if !errors.Is(err, mpegserver.ErrUnreachable) || d < 1500*time.Millisecond || d > 3*time.Second {
 		t.Errorf("silent server: %v after %v (bound 2 s)", err, d)

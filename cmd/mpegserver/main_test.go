@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,30 +312,9 @@ func TestPushNonblocking(t *testing.T) {
 }
 
 func TestUnreachableExit1WithinBound(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := l.Addr().String()
-	l.Close()
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	for _, addr := range []string{closed, silent.Addr().String()} {
+	closed := testutil.FreeAddr(t)
+	silent := testutil.SilentServer(t)
+	for _, addr := range []string{closed, silent} {
 		t0 := time.Now()
 		_, errOut, code := runCmd(t, nil, "push", "--setup-timeout", "1s", "--quiet", "rtsp://"+addr+"/x")
 		if el := time.Since(t0); code != 1 || el > 5*time.Second || !strings.Contains(errOut, "unreachable") {
