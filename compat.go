@@ -171,6 +171,7 @@ func unknownParam(name string) error {
 		known = append(known, p.key)
 		known = append(known, p.alias...)
 	}
+	known = append(known, copyKeys...)
 	slices.Sort(known)
 	return fmt.Errorf("%w: unknown parameter %q (known: %s)", ErrBadParameter, name, strings.Join(known, ", "))
 }
@@ -222,6 +223,17 @@ func (s *Server) Parameters() map[string]any {
 func (s *Server) SetParameters(m map[string]any) error {
 	seen := 0
 	var opts []Option
+	// Copied settings first: the explicit keys of the same map win.
+	for _, k := range copyKeys {
+		if v, ok := m[k]; ok {
+			seen++
+			o, err := copyOption(k, v)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, o)
+		}
+	}
 	// In table order, not the map's: frameAhead after ptsAhead, so the one
 	// that says how frames ahead was set wins.
 	for _, p := range params {
@@ -244,7 +256,7 @@ func (s *Server) SetParameters(m map[string]any) error {
 	}
 	if seen < len(m) {
 		for k := range m {
-			if _, ok := lookupParam(k); !ok {
+			if _, ok := lookupParam(k); !ok && !isCopyKey(k) {
 				return unknownParam(k)
 			}
 		}

@@ -101,6 +101,10 @@ type Config struct {
 	// to ReconnectMaxWait, dropping and counting frames meanwhile.
 	Reconnect        bool
 	ReconnectMaxWait time.Duration
+
+	optErr  error     // an option's own error (ConfigDict), reported by Validate
+	copied  *[]Option // settings copied from a source (Decoder, ConfigDict); a pointer keeps Config comparable
+	copying bool      // SetParameter is re-applying options after copied ones
 }
 
 // DefaultConfig returns the configuration of a new Server.
@@ -156,6 +160,9 @@ func (c Config) Ahead() int {
 // look at what is installed (Setup does).
 func (c Config) Validate() error {
 	var errs []error
+	if c.optErr != nil {
+		errs = append(errs, c.optErr)
+	}
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrBadParameter}, args...)...))
 	}

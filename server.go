@@ -58,6 +58,22 @@ func (s *Server) SetParameter(opts ...Option) error {
 		}
 		o(&c)
 	}
+	if c.copied != nil && c.optErr == nil {
+		// Settings copied from a source (Decoder, ConfigDict) lose to the
+		// explicit options of the same call, wherever they stand, as the
+		// original's setParameter(decoder=..., GOPSize=...).
+		copied := *c.copied
+		c = s.cfg
+		for _, o := range copied {
+			o(&c)
+		}
+		c.copying = true
+		for _, o := range opts {
+			o(&c)
+		}
+		c.copying = false
+	}
+	c.copied = nil
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -1,13 +1,16 @@
 package gstpipe
 
+/*
+#cgo pkg-config: gstreamer-pbutils-1.0
+#include "discover.h"
+*/
+import "C"
+
 import (
 	"errors"
-	"runtime"
 	"strings"
 	"time"
-
-	"github.com/go-gst/go-gst/gst"
-	"github.com/go-gst/go-gst/gst/pbutils"
+	"unsafe"
 )
 
 // MediaInfo is what GStreamer's Discoverer found in a source's first video
@@ -29,49 +32,22 @@ var ErrDiscoverTimeout = errors.New("gstpipe: source did not answer in time")
 // Discover runs GStreamer's Discoverer on uri, waiting at most timeout.
 func Discover(uri string, timeout time.Duration) (MediaInfo, error) {
 	gstInit()
-	d, err := pbutils.NewDiscoverer(gst.ClockTime(timeout))
-	if err != nil {
-		return MediaInfo{}, err
-	}
-	start := time.Now()
-	info, err := d.DiscoverURI(uri)
-	// Without this the collector may finalize (unref) the Discoverer while
-	// the synchronous call still runs in C: a crash seen with live sources.
-	runtime.KeepAlive(d)
-	if err != nil {
-		// go-gst drops the result code with the error: a wait as long as
-		// the timeout is the timeout.
-		if time.Since(start) >= timeout*9/10 {
-			return MediaInfo{}, ErrDiscoverTimeout
-		}
-		return MediaInfo{}, err
-	}
-	switch info.GetResult() {
-	case pbutils.DiscovererResultOK:
-	case pbutils.DiscovererResultTimeout:
+	cu := C.CString(uri)
+	defer C.free(unsafe.Pointer(cu))
+	var out C.MsDiscovered
+	ret := C.ms_discover(cu, C.GstClockTime(timeout), &out)
+	codec, msg := takeC(out.codec), takeC(out.error)
+	switch ret {
+	case C.MS_DISC_TIMEOUT:
 		return MediaInfo{}, ErrDiscoverTimeout
-	default:
-		return MediaInfo{}, errors.New("the source could not be read")
+	case C.MS_DISC_FAILED:
+		return MediaInfo{}, errors.New(msg)
 	}
-	m := MediaInfo{Duration: time.Duration(info.GetDuration()), Live: info.GetLive()}
-	if m.Duration < 0 {
-		m.Duration = 0
+	m := MediaInfo{Video: out.video != 0, Live: out.live != 0, Width: int(out.width), Height: int(out.height),
+		FPSNum: int(out.fps_n), FPSDen: int(out.fps_d), BitRate: uint(out.bitrate)}
+	if out.duration > 0 {
+		m.Duration = time.Duration(out.duration)
 	}
-	videos := info.GetVideoStreams()
-	if len(videos) == 0 {
-		return m, nil
-	}
-	v := videos[0]
-	m.Video = true
-	m.Width, m.Height = int(v.GetWidth()), int(v.GetHeight())
-	m.FPSNum, m.FPSDen = int(v.GetFramerateNum()), int(v.GetFramerateDenom())
-	m.BitRate = v.GetBitrate()
-	if m.BitRate == 0 {
-		m.BitRate = v.GetMaxBitrate()
-	}
-	if caps := v.GetCaps(); caps != nil && caps.GetSize() > 0 {
-		name := caps.GetStructureAt(0).Name()
-		m.Codec = strings.TrimPrefix(strings.TrimPrefix(name, "video/x-"), "video/")
-	}
+	m.Codec = strings.TrimPrefix(strings.TrimPrefix(codec, "video/x-"), "video/")
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/bluenviron/gortsplib/v5"
@@ -29,6 +30,7 @@ type Reader struct {
 	mu   sync.Mutex
 	aus  []AU
 	sps  []byte
+	pps  []byte
 	err  error
 	done chan struct{}
 	got  chan struct{} // signalled after each access unit
@@ -57,7 +59,7 @@ func Read(url string) (*Reader, error) {
 		r.c.Close()
 		return nil, errors.New("no H.264 media in the stream")
 	}
-	r.sps = forma.SPS
+	r.sps, r.pps = forma.SPS, forma.PPS
 	dec, err := forma.CreateDecoder()
 	if err != nil {
 		r.c.Close()
@@ -80,6 +82,9 @@ func Read(url string) (*Reader, error) {
 		for _, n := range au {
 			if len(n) > 0 && h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS {
 				r.sps = n
+			}
+			if len(n) > 0 && h264.NALUType(n[0]&0x1f) == h264.NALUTypePPS {
+				r.pps = n
 			}
 		}
 		r.aus = append(r.aus, AU{NALUs: au, PTS: pts})
@@ -159,6 +164,26 @@ func (r *Reader) AUs() []AU {
 	return append([]AU(nil), r.aus...)
 }
 
+// WriteAnnexB writes what was received as an H.264 byte stream (the
+// parameter sets first), for ffmpeg and ffprobe to decode.
+func (r *Reader) WriteAnnexB(w io.Writer) error {
+	r.mu.Lock()
+	nalus := [][]byte{r.sps, r.pps}
+	for _, au := range r.aus {
+		nalus = append(nalus, au.NALUs...)
+	}
+	r.mu.Unlock()
+	for _, n := range nalus {
+		if len(n) == 0 {
+			continue
+		}
+		if _, err := w.Write(append([]byte{0, 0, 0, 1}, n...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Size is the picture size from the stream's SPS.
 func (r *Reader) Size() (w, h int, err error) {
 	r.mu.Lock()
@@ -172,6 +197,18 @@ func (r *Reader) Size() (w, h int, err error) {
 		return 0, 0, err
 	}
 	return s.Width(), s.Height(), nil
+}
+
+// FPS is the frame rate the stream's SPS states (0 when it states none).
+func (r *Reader) FPS() (float64, error) {
+	r.mu.Lock()
+	sps := r.sps
+	r.mu.Unlock()
+	var s h264.SPS
+	if err := s.Unmarshal(sps); err != nil {
+		return 0, err
+	}
+	return s.FPS(), nil
 }
 
 // Keyframes returns the indexes of the access units holding an IDR slice.

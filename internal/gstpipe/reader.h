@@ -1,0 +1,31 @@
+// The frame reader's C side: uridecodebin ! videoconvert ! videoscale !
+// capsfilter ! appsink, built and read here so that no go-gst wrapper is
+// made per frame.
+#ifndef MPEGSERVER_READER_H
+#define MPEGSERVER_READER_H
+
+#include <gst/gst.h>
+
+typedef struct MsReader MsReader;
+
+MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_latency_ms, char **err_out);
+GstBus *ms_reader_bus(MsReader *r);
+int ms_reader_play(MsReader *r);
+void ms_reader_fix_size(MsReader *r, int width, int height);
+void ms_reader_free(MsReader *r);
+
+enum { MS_READ_FRAME, MS_READ_TIMEOUT, MS_READ_EOS };
+
+// MsSampleInfo describes a pulled frame.
+typedef struct {
+	int width, height;
+	int fps_n, fps_d;
+	GstClockTime pts;
+} MsSampleInfo;
+
+int ms_reader_pull(MsReader *r, GstClockTime timeout, GstSample **sample, MsSampleInfo *info);
+int ms_sample_copy_rgb(GstSample *s, guint8 *dst, gsize len);
+void ms_sample_free(GstSample *s);
+gint64 ms_reader_duration(MsReader *r);
+
+#endif
