@@ -1,0 +1,243 @@
+package mpegserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+)
+
+// streamProbe is what ffprobe read from a live RTSP path, and what the
+// relay counted.
+type streamProbe struct {
+	Codec         string
+	Width, Height int
+	Rate          string // r_frame_rate (a guess from time stamps when B-frames reorder them)
+	Step          int64  // median step between decoded frames' time stamps, in the stream's time base
+	TimeBase      string
+	Served        int    // frames served
+	Relayed       int    // access units the relay received in all
+	Missed        int    // of those, the ones sent before ffprobe joined
+	Packets       int    // access units ffprobe read
+	Keyframes     []int  // positions of keyframes among the decoded frames (display order)
+	Types         string // pict_type of each decoded frame
+}
+
+// probeWhilePushing sets s up on a relay path, serves frames until the
+// relay has the first access unit (an encoder with lookahead holds many),
+// attaches ffprobe while nothing is being sent, serves the rest, closes,
+// and returns what ffprobe read.
+func probeWhilePushing(t *testing.T, s *mpegserver.Server, next func() ([]byte, bool)) streamProbe {
+	t.Helper()
+	testutil.NeedTool(t, "ffprobe")
+	relay := testutil.StartRelay(t)
+	if err := s.Setup(relay.URL("seed")); err != nil {
+		t.Fatal(err)
+	}
+	var p streamProbe
+	period := time.Duration(float64(time.Second) / s.Config().FrameRate.Float())
+	for relay.Info("seed").Frames == 0 {
+		f, ok := next()
+		if !ok {
+			t.Fatalf("nothing reached the relay after %d frames", p.Served)
+		}
+		if err := s.ServeFrameBlock(f); err != nil {
+			t.Fatal(err)
+		}
+		p.Served++
+		// The encoder's first output goes out on its own time: give it half
+		// a frame period per frame (longer would make the time line slip to
+		// the wall clock, as it does for a producer slower than the rate).
+		_ = relay.Wait(testutil.Context(t, period/2), "seed", func(i rtspserverInfo) bool { return i.Frames > 0 })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-i", relay.URL("seed"),
+		"-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,r_frame_rate,time_base:packet=flags:frame=pict_type,key_frame,pts", "-of", "json")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.WaitReaders(testutil.Context(t, 20*time.Second), "seed", 1); err != nil {
+		t.Fatal(err)
+	}
+	p.Missed = int(relay.Info("seed").Frames)
+	for {
+		f, ok := next()
+		if !ok {
+			break
+		}
+		if err := s.ServeFrameBlock(f); err != nil {
+			t.Fatal(err)
+		}
+		p.Served++
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.Relayed = int(relay.Info("seed").Frames)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, errb.String())
+	}
+	var res struct {
+		Streams []struct {
+			CodecName     string `json:"codec_name"`
+			Width, Height int
+			Rate          string `json:"r_frame_rate"`
+			TimeBase      string `json:"time_base"`
+		}
+		// Packets and frames, in the order ffprobe read them.
+		Entries []struct {
+			Type     string
+			PictType string `json:"pict_type"`
+			KeyFrame int    `json:"key_frame"`
+			PTS      int64
+		} `json:"packets_and_frames"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Streams) != 1 {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	p.Codec, p.Width, p.Height, p.Rate = res.Streams[0].CodecName, res.Streams[0].Width, res.Streams[0].Height, res.Streams[0].Rate
+	p.TimeBase = res.Streams[0].TimeBase
+	var pts []int64
+	for _, e := range res.Entries {
+		switch e.Type {
+		case "packet":
+			p.Packets++
+		case "frame":
+			if e.KeyFrame == 1 {
+				p.Keyframes = append(p.Keyframes, len(p.Types))
+			}
+			p.Types += e.PictType
+			pts = append(pts, e.PTS)
+		}
+	}
+	slices.Sort(pts)
+	var steps []int64
+	for i := 1; i < len(pts); i++ {
+		steps = append(steps, pts[i]-pts[i-1])
+	}
+	if len(steps) > 0 {
+		slices.Sort(steps)
+		p.Step = steps[len(steps)/2]
+	}
+	return p
+}
+
+func frames(w, h, n int) func() ([]byte, bool) {
+	i := 0
+	return func() ([]byte, bool) {
+		if i == n {
+			return nil, false
+		}
+		i++
+		return testFrame(w, h, i-1), true
+	}
+}
+
+func readerFrames(t *testing.T, r *mpegserver.Reader) func() ([]byte, bool) {
+	return func() ([]byte, bool) {
+		f, err := r.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			return nil, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, true
+	}
+}
+
+// TestSeedExamples reads back the streams of the original's documented
+// examples (ExampleDecoder, ExampleFrameRate, ExampleThreads,
+// ExampleFrameAhead) with ffprobe: codec, size, rate, frame count,
+// keyframe spacing, B-frames only where asked.
+func TestSeedExamples(t *testing.T) {
+	open := func(t *testing.T) *mpegserver.Reader {
+		r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), "testdata/clip.mp4", mpegserver.ReaderConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		setup  func(t *testing.T, s *mpegserver.Server) func() ([]byte, bool)
+		codec  string
+		w, h   int
+		fps    int
+		n, gop int
+		bFrame bool
+	}{
+		{"decoder libx265 GOP 24 maxBframe 16", func(t *testing.T, s *mpegserver.Server) func() ([]byte, bool) {
+			r := open(t)
+			if err := s.SetParameters(map[string]any{"decoder": r, "codecName": "libx265", "GOPSize": 24, "maxBframe": 16}); err != nil {
+				t.Fatal(err)
+			}
+			return readerFrames(t, r)
+		}, "hevc", 320, 240, 30, 60, 24, true},
+		{"resample libx265 1280x720 5/1 GOP 12", func(t *testing.T, s *mpegserver.Server) func() ([]byte, bool) {
+			if err := s.SetParameters(map[string]any{"width": 1280, "height": 720, "frameRate": [2]int{5, 1}, "GOPSize": 12, "codecName": "libx265"}); err != nil {
+				t.Fatal(err)
+			}
+			return frames(1280, 720, 30)
+		}, "hevc", 1280, 720, 5, 30, 12, false},
+		{"nthread 8", func(t *testing.T, s *mpegserver.Server) func() ([]byte, bool) {
+			if err := s.SetParameters(map[string]any{"width": 1280, "height": 720, "GOPSize": 12, "nthread": 8}); err != nil {
+				t.Fatal(err)
+			}
+			return frames(1280, 720, 40)
+		}, "h264", 1280, 720, 30, 40, 12, false},
+		{"decoder libx265 GOP 24 frameAhead 48", func(t *testing.T, s *mpegserver.Server) func() ([]byte, bool) {
+			r := open(t)
+			if err := s.SetParameters(map[string]any{"decoder": r, "codecName": "libx265", "GOPSize": 24, "frameAhead": 48}); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := s.Parameter("ptsAhead"); a != 48 {
+				t.Errorf("ptsAhead %v", a)
+			}
+			return readerFrames(t, r)
+		}, "hevc", 320, 240, 30, 60, 24, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, mpegserver.CloseTimeout(30*time.Second))
+			next := tc.setup(t, s)
+			p := probeWhilePushing(t, s, next)
+			t.Logf("%+v", p)
+			if p.Codec != tc.codec || p.Width != tc.w || p.Height != tc.h {
+				t.Errorf("read back %s %dx%d, want %s %dx%d", p.Codec, p.Width, p.Height, tc.codec, tc.w, tc.h)
+			}
+			// The rate from the frames' time stamps (RTP's 90 kHz clock).
+			if p.TimeBase != "1/90000" || p.Step != int64(90000/tc.fps) {
+				t.Errorf("time stamps %d apart in %s, want %d (%d fps)", p.Step, p.TimeBase, 90000/tc.fps, tc.fps)
+			}
+			if p.Served != tc.n || p.Relayed != tc.n || p.Packets != p.Relayed-p.Missed {
+				t.Errorf("served %d, relayed %d, read back %d of the %d after joining; want %d frames throughout",
+					p.Served, p.Relayed, p.Packets, p.Relayed-p.Missed, tc.n)
+			}
+			if len(p.Keyframes) < 2 {
+				t.Errorf("keyframes at %v among the decoded frames, want at least two", p.Keyframes)
+			}
+			for i := 1; i < len(p.Keyframes); i++ {
+				if p.Keyframes[i]-p.Keyframes[i-1] != tc.gop {
+					t.Errorf("keyframes at %v among the decoded frames, want %d apart", p.Keyframes, tc.gop)
+					break
+				}
+			}
+			if strings.Contains(p.Types, "B") != tc.bFrame {
+				t.Errorf("frame types %s (B-frames wanted: %v)", p.Types, tc.bFrame)
+			}
+		})
+	}
+}
