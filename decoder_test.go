@@ -93,9 +93,17 @@ func TestConfigDictErrors(t *testing.T) {
 	s := mpegserver.New()
 	before := s.Config()
 	for name, call := range map[string]func() error{
-		"width text":    func() error { d := decoderDict(); d["width"] = "wide"; return s.SetParameter(mpegserver.ConfigDict(d)) },
-		"rate text":     func() error { d := decoderDict(); d["frameRate"] = "fast"; return s.SetParameter(mpegserver.ConfigDict(d)) },
-		"bitRate text":  func() error { d := decoderDict(); d["bitRate"] = "high"; return s.SetParameter(mpegserver.ConfigDict(d)) },
+		"width text": func() error { d := decoderDict(); d["width"] = "wide"; return s.SetParameter(mpegserver.ConfigDict(d)) },
+		"rate text": func() error {
+			d := decoderDict()
+			d["frameRate"] = "fast"
+			return s.SetParameter(mpegserver.ConfigDict(d))
+		},
+		"bitRate text": func() error {
+			d := decoderDict()
+			d["bitRate"] = "high"
+			return s.SetParameter(mpegserver.ConfigDict(d))
+		},
 		"odd size":      func() error { d := decoderDict(); d["width"] = 641; return s.SetParameter(mpegserver.ConfigDict(d)) },
 		"nil dict":      func() error { return s.SetParameter(mpegserver.ConfigDict(nil)) },
 		"nil decoder":   func() error { return s.SetParameter(mpegserver.Decoder(nil)) },
