@@ -19,7 +19,7 @@ func runDump(e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := sf.server()
+	s, err := sf.server(nil)
 	if err != nil {
 		return err
 	}

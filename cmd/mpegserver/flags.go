@@ -41,29 +41,50 @@ func addStreamFlags(fs *flagSet) *streamFlags {
 	return f
 }
 
-// options turns the flags into library options; a bad value is a usage error.
-func (f *streamFlags) options() ([]mpegserver.Option, error) {
+// options turns the flags into library options; a bad value is a usage
+// error. With only set, just the flags it names become options (the
+// others keep what a copied source gave).
+func (f *streamFlags) options(only map[string]bool) ([]mpegserver.Option, error) {
 	fr, err := mpegserver.ParseRational(f.framerate)
 	if err != nil {
 		return nil, usagef("--framerate: %v", err)
 	}
-	opts := []mpegserver.Option{
-		mpegserver.Codec(f.codec), mpegserver.BitRate(f.bitrate), mpegserver.Size(f.width, f.height),
-		mpegserver.SourceSize(f.srcWidth, f.srcHeight), mpegserver.GOPSize(f.gop), mpegserver.MaxBFrames(f.maxB),
-		mpegserver.FrameRate(fr.Num, fr.Den), mpegserver.Threads(f.threads), mpegserver.Preset(f.preset),
-		mpegserver.SetupTimeout(f.setupTimeout), mpegserver.CloseTimeout(f.closeTimeout), mpegserver.StallTimeout(f.stallTimeout),
-		mpegserver.FrameAhead(f.ahead), // the library checks it: -1 (2 × gop) or 0 up
+	all := []struct {
+		flags []string
+		opt   mpegserver.Option
+	}{
+		{[]string{"codec"}, mpegserver.Codec(f.codec)},
+		{[]string{"bitrate"}, mpegserver.BitRate(f.bitrate)},
+		{[]string{"width"}, mpegserver.Width(f.width)},
+		{[]string{"height"}, mpegserver.Height(f.height)},
+		{[]string{"src-width"}, mpegserver.WidthSrc(f.srcWidth)},
+		{[]string{"src-height"}, mpegserver.HeightSrc(f.srcHeight)},
+		{[]string{"gop"}, mpegserver.GOPSize(f.gop)},
+		{[]string{"max-bframes"}, mpegserver.MaxBFrames(f.maxB)},
+		{[]string{"framerate"}, mpegserver.FrameRate(fr.Num, fr.Den)},
+		{[]string{"threads"}, mpegserver.Threads(f.threads)},
+		{[]string{"preset"}, mpegserver.Preset(f.preset)},
+		{[]string{"setup-timeout"}, mpegserver.SetupTimeout(f.setupTimeout)},
+		{[]string{"close-timeout"}, mpegserver.CloseTimeout(f.closeTimeout)},
+		{[]string{"stall-timeout"}, mpegserver.StallTimeout(f.stallTimeout)},
+		{[]string{"frame-ahead"}, mpegserver.FrameAhead(f.ahead)}, // the library checks it: -1 (2 × gop) or 0 up
+	}
+	var opts []mpegserver.Option
+	for _, o := range all {
+		if only == nil || only[o.flags[0]] {
+			opts = append(opts, o.opt)
+		}
 	}
 	return opts, nil
 }
 
 // server returns a configured Server; bad numbers are usage errors.
-func (f *streamFlags) server(extra ...mpegserver.Option) (*mpegserver.Server, error) {
-	opts, err := f.options()
+func (f *streamFlags) server(only map[string]bool, extra ...mpegserver.Option) (*mpegserver.Server, error) {
+	opts, err := f.options(only)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, extra...)
+	opts = append(extra, opts...)
 	s := mpegserver.New()
 	if err := s.SetParameter(opts...); err != nil {
 		if errors.Is(err, mpegserver.ErrBadParameter) {

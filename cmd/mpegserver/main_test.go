@@ -498,3 +498,88 @@ func TestPushNoReconnectExits1(t *testing.T) {
 		t.Errorf("exit %d after %v\nstdout:\n%s\nstderr:\n%s", code, time.Since(t0), out, errOut)
 	}
 }
+
+// TestPushInputFile restreams a file with its settings copied: the output
+// has the source's size, rate and every frame; flags given win over the
+// copied values; a missing source fails with exit 1.
+func TestPushInputFile(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	src, err := filepath.Abs("../../testdata/clip.mp4") // 320x240, 30/1, 60 frames
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // ffprobe: codec,width,height,rate,frames
+	}{
+		{nil, "h264,320,240,30/1,60"},
+		{[]string{"--width", "640", "--height", "480", "--framerate", "15", "--codec", "libx265"}, "hevc,640,480,15/1,60"},
+		{[]string{"--src-width", "160", "--src-height", "120"}, "h264,320,240,30/1,60"},
+	} {
+		out := filepath.Join(t.TempDir(), "out.mkv")
+		args := append(append([]string{"push", "--quiet", "--input", src}, tc.args...), out)
+		stdout, stderr, code := runCmd(t, nil, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", tc.args, code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "Reading file://"+src+": h264 320x240 at 30/1 fps") {
+			t.Errorf("stdout:\n%s", stdout)
+		}
+		probe, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+			"stream=codec_name,width,height,r_frame_rate,nb_read_frames", "-of", "csv=p=0", out).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(probe)); got != tc.want {
+			t.Errorf("%v: ffprobe %s, want %s", tc.args, got, tc.want)
+		}
+	}
+	_, stderr, code := runCmd(t, nil, "push", "--input", filepath.Join(t.TempDir(), "missing.mp4"), filepath.Join(t.TempDir(), "o.mkv"))
+	if code != 1 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing input: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = runCmd(t, nil, "push", "--input", src, "--src-width", "160", filepath.Join(t.TempDir(), "o.mkv"))
+	if code != 2 {
+		t.Errorf("half a resize: exit %d, %s", code, stderr)
+	}
+}
+
+// TestPushInputStream restreams a live RTSP stream (the library publishing
+// to the relay) into a file: the stream's size is copied.
+func TestPushInputStream(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	relay := testutil.StartRelay(t)
+	s := mpegserver.New()
+	if err := s.SetParameter(mpegserver.Size(320, 240), mpegserver.FrameAhead(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Setup(relay.URL("cam")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 320*240*3)
+		for i := 0; s.ServeFrameContext(ctx, b) == nil; i++ {
+			testpattern.Draw(b, 320, 240, i, time.Now())
+		}
+	}()
+	defer func() { cancel(); <-done; s.Close() }()
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.mkv")
+	stdout, stderr, code := runCmd(t, nil, "push", "--quiet", "--input", relay.URL("cam"), "--frames", "30", out)
+	if code != 0 || !strings.Contains(stdout, "320x240") || !strings.Contains(stdout, ", live;") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+		"stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(probe)); got != "h264,320,240,30" {
+		t.Errorf("ffprobe %s", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -23,7 +24,11 @@ an RTSP server on --listen and serves to its --path.
                     and time, and the frame index as blocks along the top
   --input -         raw frames on standard input, --src-width × --src-height
                     in --pix-fmt, e.g.
-                    ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | mpegserver push --input - --src-width 1280 --src-height 720`
+                    ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | mpegserver push --input - --src-width 1280 --src-height 720
+  --input SOURCE    a video file, or a stream (rtsp://, http://, https://),
+                    decoded here: its size, frame rate and bit rate are
+                    copied (the original's decoder=); flags given win, and
+                    --src-width/--src-height resize the decoded frames`
 
 // pixFormats maps --pix-fmt to bytes per pixel.
 var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
@@ -31,7 +36,7 @@ var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
 func runPush(e env, args []string) error {
 	fs := newFlagSet(e, "push", "[flags] [ADDRESS]", pushSummary)
 	sf := addStreamFlags(fs)
-	input := fs.String("input", "testsrc", "frame source: testsrc, or - for raw frames on standard input")
+	input := fs.String("input", "testsrc", "frame source: testsrc, - for raw frames on standard input, or a video file or stream URL to restream")
 	pixFmt := fs.String("pix-fmt", "rgb24", "pixel format of standard input: rgb24, bgr24, rgba, gray")
 	nonblocking := fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef (default: ServeFrameBlock, paced by the library)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C or end of input)")
@@ -44,8 +49,8 @@ func runPush(e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *input != "testsrc" && *input != "-" {
-		return usagef("--input %q: want testsrc or -", *input)
+	if *input == "" {
+		return usagef("--input is empty: want testsrc, -, or a video file or URL")
 	}
 	bpp, ok := pixFormats[*pixFmt]
 	if !ok {
@@ -54,7 +59,33 @@ func runPush(e env, args []string) error {
 	if *duration < 0 || *maxFrames < 0 {
 		return usagef("--duration and --frames must not be negative")
 	}
-	s, err := sf.server(mpegserver.Reconnect(!*noReconnect))
+	var (
+		reader *mpegserver.Reader
+		only   map[string]bool // with a decoded input: the flags given, which win over its settings
+		extra  = []mpegserver.Option{mpegserver.Reconnect(!*noReconnect)}
+	)
+	if *input != "testsrc" && *input != "-" {
+		only = map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { only[f.Name] = true })
+		// The reader gives frames at --src-width × --src-height when given;
+		// the copied settings then serve that size.
+		delete(only, "src-width")
+		delete(only, "src-height")
+		if (sf.srcWidth == 0) != (sf.srcHeight == 0) {
+			return usagef("--src-width and --src-height resize the input together: give both")
+		}
+		reader, err = mpegserver.OpenReader(e.ctx, *input, mpegserver.ReaderConfig{Width: sf.srcWidth, Height: sf.srcHeight})
+		if err != nil {
+			return fmt.Errorf("--input: %w", err)
+		}
+		defer reader.Close()
+		extra = append(extra, mpegserver.Decoder(reader))
+		src := reader.Source()
+		rw, rh := reader.Size()
+		fmt.Fprintf(e.stdout, "Reading %s: %s %dx%d at %s fps, %.0f Kb/s%s; frames %dx%d\n", mpegserver.Redact(src.URI), src.Codec,
+			src.Width, src.Height, src.FrameRate, src.BitRate, map[bool]string{true: ", live", false: ""}[src.Live], rw, rh)
+	}
+	s, err := sf.server(only, extra...)
 	if err != nil {
 		return err
 	}
@@ -101,9 +132,12 @@ func runPush(e env, args []string) error {
 		defer cancel()
 	}
 	var src frameSource
-	if *input == "-" {
+	switch {
+	case reader != nil:
+		src = &readerSource{r: reader, frame: make([]byte, reader.FrameSize())}
+	case *input == "-":
 		src = newStdinSource(e.stdin, sw, sh, bpp, *pixFmt)
-	} else {
+	default:
 		src = &patternSource{frame: make([]byte, sw*sh*3), w: sw, h: sh}
 	}
 
@@ -129,6 +163,22 @@ func isLoss(err error) bool {
 // frameSource yields frames until io.EOF.
 type frameSource interface {
 	next(i int) (rgb []byte, img image.Image, err error)
+}
+
+// readerSource serves a decoded file or stream.
+type readerSource struct {
+	r     *mpegserver.Reader
+	frame []byte
+}
+
+func (s *readerSource) next(int) ([]byte, image.Image, error) {
+	if err := s.r.Read(s.frame); err != nil {
+		if err == io.EOF {
+			return nil, nil, io.EOF
+		}
+		return nil, nil, fmt.Errorf("--input: %w", err)
+	}
+	return s.frame, nil, nil
 }
 
 type patternSource struct {
