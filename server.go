@@ -13,6 +13,14 @@
 // whose gst-launch-1.0 form LaunchLine prints. The original's parameter
 // names work too (SetParameters, Parameter, Parameters).
 //
+// # Reading sources
+//
+// OpenReader decodes a file or a stream into packed RGB frames (the
+// original's MpegDecoder and MpegClient), Probe reads a source's settings,
+// and Decoder and ConfigDict copy them into a Server, as the original's
+// setParameter(decoder=..., configDict=...). docs/migrating.md maps the
+// whole original API.
+//
 // # Concurrency
 //
 // Every method is safe to call from several goroutines. Frames served

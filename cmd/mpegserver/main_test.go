@@ -265,7 +265,7 @@ func TestPushShortLastFrame(t *testing.T) {
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"nope"}, {"push", "--bogus"}, {"push", "--width", "abc"}, {"push", "a", "b"},
-		{"push", "ftp://host/x"}, {"push", "--input", "file.raw"}, {"push", "--pix-fmt", "yuv420p"},
+		{"push", "ftp://host/x"}, {"push", "--input", ""}, {"push", "--pix-fmt", "yuv420p"},
 		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp9", "rtsp://h/x"},
 		{"push", "--width", "100", "--height", "20"}, {"dump", "--bitrate", "-1"}, {"serve", "extra"},
 		{"encoders", "x"}, {"push", "--frame-ahead", "-5"}, {"push", "--blocking"},
