@@ -88,6 +88,9 @@ func TestTranscodeCopiesSettings(t *testing.T) {
 	if len(aus) != 149 { // frame 0 went out before the reader joined
 		t.Fatalf("read back %d frames, want 149", len(aus))
 	}
+	if n := relay.Info("copy").Frames; n != 150 {
+		t.Errorf("the relay received %d frames, want 150", n)
+	}
 	if w, h, err := reader.Size(); err != nil || w != 640 || h != 360 {
 		t.Errorf("read back %dx%d (%v)", w, h, err)
 	}
@@ -228,5 +231,33 @@ func TestReaderLiveRTSP(t *testing.T) {
 	r.Close()
 	if err := r.Read(frame); !errors.Is(err, mpegserver.ErrClosed) {
 		t.Errorf("Read after Close: %v", err)
+	}
+}
+
+// TestReaderCyclesLeaveNothing: opening, reading and closing readers
+// leaves no file descriptor and no goroutine behind.
+func TestReaderCyclesLeaveNothing(t *testing.T) {
+	cycle := func() {
+		r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), "testdata/clip.mp4", mpegserver.ReaderConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := make([]byte, r.FrameSize())
+		for i := 0; i < 5; i++ {
+			if err := r.Read(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.Close()
+	}
+	cycle() // GStreamer's own one-time set-up
+	fds, gs := openFDs(t), goroutines()
+	for i := 0; i < 30; i++ {
+		cycle()
+	}
+	fds2, gs2 := openFDs(t), goroutines()
+	t.Logf("30 cycles: fds %d -> %d, goroutines %d -> %d", fds, fds2, gs, gs2)
+	if fds2 > fds || gs2 > gs {
+		t.Errorf("fds %d -> %d, goroutines %d -> %d", fds, fds2, gs, gs2)
 	}
 }
