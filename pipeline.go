@@ -18,6 +18,8 @@ type description struct {
 	codec      codec
 	codecName  string // as the user typed it, for errors
 	sourceCaps string // appsrc's caps, also the capsfilter after it
+	outputCaps string // what the encoder takes
+	srcW, srcH int    // the served frames' size
 	bt709      bool   // the matrix sourceCaps declare: BT.709, else BT.601
 	countAt    int    // index of the parser: its output is what the encoder made
 	soft, hard int    // appsrc queue bounds in frames (queueBounds)
@@ -48,7 +50,7 @@ func compile(c Config) (description, error) {
 	}
 	ws, hs := c.SourceSize()
 	fr := c.FrameRate.String()
-	d := description{target: t, codec: cd, codecName: c.Codec, bt709: hs >= 720}
+	d := description{target: t, codec: cd, codecName: c.Codec, bt709: hs >= 720, srcW: ws, srcH: hs}
 	d.soft, d.hard = queueBounds(c, t.Live())
 	// The conversion matrix follows the usual convention (and GStreamer's
 	// default): BT.709 from 720 lines up, BT.601 below. Limited range
@@ -60,6 +62,7 @@ func compile(c Config) (description, error) {
 	}
 	d.sourceCaps = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1,colorimetry=%s",
 		ws, hs, fr, colorimetry)
+	d.outputCaps = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", c.Width, c.Height, fr)
 	d.elements = []gstpipe.Element{
 		{Factory: "appsrc", Props: []gstpipe.Prop{
 			// A stream plays in real time; a file is written as fast as
@@ -95,8 +98,7 @@ func compile(c Config) (description, error) {
 		// I420 explicitly: from RGB, x264enc would otherwise pick Y444 and
 		// produce High 4:4:4, which most players cannot decode. Square
 		// pixels make videoscale stretch to the output size, as sws_scale does.
-		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: fmt.Sprintf(
-			"video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", c.Width, c.Height, fr)}}},
+		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: d.outputCaps}}},
 		{Factory: cd.Encoder, Props: cd.props(c)},
 		// config-interval=-1 repeats SPS/PPS with every keyframe, so a
 		// reader joining mid-stream can start at the next keyframe.

@@ -135,8 +135,12 @@ func (s *Server) Setup(addr string) error {
 	if err := checkInstalled(d); err != nil {
 		return err
 	}
+	// The encoder check and the server's answer share SetupTimeout.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
 	defer cancel()
+	if err := checkEncoder(ctx, d); err != nil {
+		return err
+	}
 	peer, err := reach(ctx, d.target)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package mpegserver_test
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -45,5 +46,46 @@ func TestX265ManyBFramesEveryPreset(t *testing.T) {
 				t.Errorf("%d frames read back (want %d), types %v", len(types), frames, types)
 			}
 		})
+	}
+}
+
+// TestEncoderRefusalFailsSetup: settings the encoder refuses fail Setup
+// with its reason (x265enc would otherwise report them at the first
+// frame), and the server stays usable.
+func TestEncoderRefusalFailsSetup(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.mkv")
+	for _, tc := range []struct {
+		w, h int
+		why  string
+	}{
+		{16384, 16, "Can not initialize x265 encoder"},
+		{8, 8, "does not take video of this size"},
+	} {
+		s := newServer(t, mpegserver.Codec("libx265"), mpegserver.Size(tc.w, tc.h))
+		for try := 0; try < 2; try++ { // the second answer comes from the cache
+			t0 := time.Now()
+			err := s.Setup(out)
+			t.Logf("%dx%d: %v (%v)", tc.w, tc.h, err, time.Since(t0).Round(time.Millisecond))
+			if !errors.Is(err, mpegserver.ErrBadParameter) || !strings.Contains(err.Error(), tc.why) || !strings.Contains(err.Error(), "x265enc") {
+				t.Fatalf("%dx%d: %v", tc.w, tc.h, err)
+			}
+		}
+		if err := s.ServeFrameBlock(testFrame(tc.w, tc.h, 0)); !errors.Is(err, mpegserver.ErrNotSetUp) {
+			t.Errorf("frame after a refused Setup: %v", err)
+		}
+		if err := s.SetParameter(mpegserver.Size(320, 240)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Setup(out); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

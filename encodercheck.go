@@ -1,0 +1,124 @@
+package mpegserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
+)
+
+// encoderChecks remembers encoder settings already brought up once, by
+// their launch form: a check costs an encoder start (x265: ~0.1 s), and a
+// program sets the same stream up again and again (reconnects, restarts).
+var encoderChecks sync.Map // string → error (nil: the encoder took them)
+
+// checkEncoder brings the encoder up with the stream's settings on one
+// black frame, so that settings it refuses fail Setup with its reason
+// instead of the first frames after it (x265enc reports its refusals only
+// when the first frame reaches it).
+func checkEncoder(ctx context.Context, d description) error {
+	enc := -1
+	for i, e := range d.elements {
+		if e.Factory == d.codec.Encoder {
+			enc = i
+		}
+	}
+	if enc < 0 {
+		return nil
+	}
+	elems := append(append([]gstpipe.Element(nil), d.elements[:enc+1]...), gstpipe.Element{Factory: "fakesink",
+		Props: []gstpipe.Prop{{Name: "sync", Value: "false"}, {Name: "async", Value: "false"}}})
+	key := launchKey(elems)
+	if err, ok := encoderChecks.Load(key); ok {
+		if err == nil {
+			return nil
+		}
+		return err.(error)
+	}
+	err := runEncoderCheck(ctx, d, elems)
+	if ctx.Err() == nil {
+		encoderChecks.Store(key, err) // a check cut short proves nothing
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func launchKey(elems []gstpipe.Element) string {
+	var b strings.Builder
+	for _, e := range elems {
+		b.WriteString(e.Factory)
+		for _, p := range e.Props {
+			fmt.Fprintf(&b, " %s=%s", p.Name, p.Value)
+		}
+		b.WriteString(" ! ")
+	}
+	return b.String()
+}
+
+func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element) error {
+	// The encoder sees a live pipeline's settings but none of its sinks.
+	spec := d.spec()
+	spec.Elements, spec.Live, spec.CountAt, spec.PoolBuffers = elems, false, len(elems)-2, 0
+	refused := func(why string) error {
+		return fmt.Errorf("%w: %s (%s) refuses %s: %s", ErrBadParameter, d.codec.Encoder, d.codecName, encoderSummary(d), why)
+	}
+	p, err := buildPipeline(spec, newFlow())
+	if err != nil {
+		if strings.Contains(err.Error(), "link") {
+			return refused("it does not take video of this size or rate")
+		}
+		return err
+	}
+	defer p.Release()
+	events := make(chan gstpipe.Event, 16)
+	if err := p.Start(func(ev gstpipe.Event) {
+		if ev.Kind == gstpipe.EventError || ev.Kind == gstpipe.EventEOS {
+			select {
+			case events <- ev:
+			default:
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("%w: %v", ErrPipeline, err)
+	}
+	w, h := d.srcW, d.srcH
+	frame := gstpipe.Frame{Data: make([]byte, w*h*3), W: w, H: h, Stride: w * 3, BPP: 3}
+	if err := p.Push(frame, 0, time.Second/30, 0); err != nil && !errors.Is(err, gstpipe.ErrFlushing) {
+		return fmt.Errorf("%w: %v", ErrPipeline, err)
+	}
+	p.EndOfStream()
+	select {
+	case ev := <-events:
+		if ev.Kind == gstpipe.EventError {
+			why := ev.Message
+			if strings.Contains(ev.Debug, "not-negotiated") || strings.Contains(why, "not negotiated") {
+				why = "it does not take video of this size or rate (" + why + ")"
+			}
+			return refused(why)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s did not start within the setup timeout", ErrPipeline, d.codec.Encoder)
+	}
+}
+
+// encoderSummary names the settings an encoder gets, for its errors.
+func encoderSummary(d description) string {
+	for _, e := range d.elements {
+		if e.Factory == d.codec.Encoder {
+			var parts []string
+			for _, p := range e.Props {
+				parts = append(parts, p.Name+"="+p.Value)
+			}
+			caps := strings.TrimSuffix(strings.TrimPrefix(d.outputCaps, "video/x-raw,format=I420,"), ",pixel-aspect-ratio=1/1")
+			return fmt.Sprintf("%s with %s", caps, strings.Join(parts, " "))
+		}
+	}
+	return ""
+}
