@@ -13,22 +13,32 @@ import (
 
 // target is a parsed address.
 type target struct {
-	Scheme   string // rtsp, rtsps or file
+	Scheme   string // rtsp, rtsps, udp, hls or file
 	Location string // the address without user information; for files, the path
 	HostPort string // for streams: host:port to dial, default port filled in
+	Host     string // udp: the host to send to
+	Port     string // udp: its port
 	User     string
 	Password string
 	Format   string // formatName: the container or protocol, as FFmpeg names it
 	Muxer    string // for files: the muxer element, "" for a raw elementary stream
 }
 
-// Live reports whether the target plays in real time (a stream) rather
-// than being written as fast as frames come (a file).
+// Live reports whether the target plays in real time (a stream, an HLS
+// playlist) rather than being written as fast as frames come (a file).
 func (t target) Live() bool { return t.Scheme != "file" }
 
+// connects reports whether the target is a server the stream connects to
+// (RTSP): one that is checked at Setup, watched, and reconnected to.
+func (t target) connects() bool { return t.Scheme == "rtsp" || t.Scheme == "rtsps" }
+
+// finishes reports whether Close must wait for the sink's end of stream
+// (a muxer's index, an HLS playlist's last segment).
+func (t target) finishes() bool { return t.Scheme == "file" || t.Scheme == "hls" }
+
 // sinkSchemes lists the schemes Setup can push to, with their default
-// ports; a path without a scheme is a file.
-var sinkSchemes = []string{"rtsp", "rtsps", "file"}
+// ports; a path without a scheme is a file, or an HLS playlist (.m3u8).
+var sinkSchemes = []string{"rtsp", "rtsps", "udp", "file"}
 
 var defaultPorts = map[string]string{"rtsp": "554", "rtsps": "322"}
 
@@ -52,6 +62,9 @@ func formatName(addr string) string {
 func fileTarget(addr, path string) (target, error) {
 	if path == "" || strings.HasSuffix(path, "/") {
 		return target{}, fmt.Errorf("%w: %q names no file", ErrUnsupportedAddress, addr)
+	}
+	if strings.EqualFold(filepath.Ext(path), ".m3u8") {
+		return target{Scheme: "hls", Location: path, Format: "hls"}, nil
 	}
 	t := target{Scheme: "file", Location: path, Format: "h264"}
 	if m, ok := fileMuxers[strings.ToLower(filepath.Ext(path))]; ok {
@@ -104,10 +117,20 @@ func parseAddressBytes(addr string) (target, error) {
 		return target{}, fmt.Errorf("%w: %q has no host", ErrUnsupportedAddress, Redact(addr))
 	}
 	port := u.Port()
+	if port == "" && scheme == "udp" {
+		return target{}, fmt.Errorf("%w: %q has no port (udp://host:port)", ErrUnsupportedAddress, Redact(addr))
+	}
 	if port == "" {
 		port = defaultPorts[scheme]
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return target{}, fmt.Errorf("%w: port %q in %q", ErrUnsupportedAddress, port, Redact(addr))
+	}
+	if scheme == "udp" {
+		if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return target{}, fmt.Errorf("%w: %q: a UDP address is udp://host:port, nothing more", ErrUnsupportedAddress, Redact(addr))
+		}
+		return target{Scheme: scheme, Format: "mpegts", Location: addr, Host: u.Hostname(), Port: port,
+			HostPort: net.JoinHostPort(u.Hostname(), port)}, nil
 	}
 	t := target{Scheme: scheme, Format: "rtsp", HostPort: net.JoinHostPort(u.Hostname(), port)}
 	prefix, _, rest := splitUserinfo(addr)

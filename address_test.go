@@ -28,6 +28,8 @@ func TestParseAddress(t *testing.T) {
 		{in: "/tmp/x.MKV", scheme: "file", location: "/tmp/x.MKV", format: "matroska", muxer: "matroskamux"},
 		{in: "file:///tmp/cam.h264", scheme: "file", location: "/tmp/cam.h264", format: "h264"},
 		{in: "file://localhost/tmp/a.ts", scheme: "file", location: "/tmp/a.ts", format: "mpegts", muxer: "mpegtsmux"},
+		{in: "/srv/www/live.m3u8", scheme: "hls", location: "/srv/www/live.m3u8", format: "hls"},
+		{in: "file:///srv/www/LIVE.M3U8", scheme: "hls", location: "/srv/www/LIVE.M3U8", format: "hls"},
 	} {
 		got, err := parseAddress(tc.in)
 		if err != nil {
@@ -40,11 +42,20 @@ func TestParseAddress(t *testing.T) {
 			t.Errorf("%q:\n got %+v\nwant %+v", tc.in, got, want)
 		}
 	}
+	for in, want := range map[string]target{
+		"udp://127.0.0.1:5000":  {Scheme: "udp", Location: "udp://127.0.0.1:5000", Host: "127.0.0.1", Port: "5000", HostPort: "127.0.0.1:5000", Format: "mpegts"},
+		"udp://239.0.0.1:1234/": {Scheme: "udp", Location: "udp://239.0.0.1:1234/", Host: "239.0.0.1", Port: "1234", HostPort: "239.0.0.1:1234", Format: "mpegts"},
+		"UDP://[::1]:5000":      {Scheme: "udp", Location: "UDP://[::1]:5000", Host: "::1", Port: "5000", HostPort: "[::1]:5000", Format: "mpegts"},
+	} {
+		if got, err := parseAddress(in); err != nil || got != want {
+			t.Errorf("%q: %+v, %v\nwant %+v", in, got, err, want)
+		}
+	}
 }
 
 func TestParseAddressErrors(t *testing.T) {
 	for _, in := range []string{
-		"", "  ", "ftp://h/x", "udp://h:5000", "rtsp:///x", "rtsp://h:99999/x", "rtsp://h:0/x", "rtsp://h:port/x",
+		"", "  ", "ftp://h/x", "udp://h", "udp://u:p@h:5000", "udp://h:5000/path", "udp://h:5000?ttl=2", "udp://h:70000", "rtsp:///x", "rtsp://h:99999/x", "rtsp://h:0/x", "rtsp://h:port/x",
 		"rtsp://h/a b", `rtsp://h/"x"`, "rtsp://h/a\\b", "file://remote/x.mp4", "dir/", "file:///",
 		"rtsp://u:secret@h/a b", "rtsp://%B9:secret@h/x", "/tmp/\xff.mp4",
 	} {

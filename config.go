@@ -41,6 +41,9 @@ const (
 	// DefaultReconnectMaxWait caps the back-off between reconnection
 	// attempts.
 	DefaultReconnectMaxWait = 5 * time.Second
+	// DefaultPlaylistLength: an HLS playlist of 5 segments (5 GOPs,
+	// 5 s at the defaults) is what players buffer from.
+	DefaultPlaylistLength = 5
 )
 
 // AutoFrameAhead as Config.FrameAhead makes frames ahead follow
@@ -58,6 +61,7 @@ const (
 	maxBFrames    = 16 // x264 and x265 refuse more
 	maxFrameAhead = 1 << 12
 	maxThreads    = 1024
+	maxPlaylist   = 10000
 	maxBitRate    = 1 << 20 // Kb/s: 1 Gb/s
 	maxFPS        = 1000
 	minFPS        = 1.0 / 3600 // a frame an hour
@@ -101,6 +105,9 @@ type Config struct {
 	// to ReconnectMaxWait, dropping and counting frames meanwhile.
 	Reconnect        bool
 	ReconnectMaxWait time.Duration
+	// PlaylistLength is how many segments an HLS playlist (an address
+	// ending in .m3u8) lists; older segments are deleted.
+	PlaylistLength int
 
 	optErr  error     // an option's own error (ConfigDict), reported by Validate
 	copied  *[]Option // settings copied from a source (Decoder, ConfigDict); a pointer keeps Config comparable
@@ -126,6 +133,7 @@ func DefaultConfig() Config {
 		StallTimeout: DefaultStallTimeout,
 
 		ReconnectMaxWait: DefaultReconnectMaxWait,
+		PlaylistLength:   DefaultPlaylistLength,
 	}
 }
 
@@ -185,6 +193,7 @@ func (c Config) Validate() error {
 		bad("maxBframe %d must be smaller than GOPSize %d", c.MaxBFrames, c.GOPSize)
 	}
 	inRange("nthread", c.Threads, 0, maxThreads)
+	inRange("playlist length", c.PlaylistLength, 1, maxPlaylist)
 	switch {
 	case c.FrameAhead < AutoFrameAhead:
 		bad("frameAhead %d: want %d (2 × GOPSize) or 0 to %d", c.FrameAhead, AutoFrameAhead, maxFrameAhead)

@@ -71,3 +71,7 @@ func Reconnect(on bool) Option { return func(c *Config) { c.Reconnect = on } }
 // ReconnectMaxWait caps the back-off between reconnection attempts
 // (default 5 s); the first attempt is at once.
 func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.ReconnectMaxWait = d } }
+
+// PlaylistLength sets how many segments an HLS playlist lists (addresses
+// ending in .m3u8); older segments are deleted from disk.
+func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = n } }

@@ -2,9 +2,10 @@ package mpegserver
 
 import (
 	"fmt"
+	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
@@ -105,12 +106,23 @@ func compile(c Config) (description, error) {
 		{Factory: cd.Parser, Props: []gstpipe.Prop{{Name: "config-interval", Value: "-1"}}},
 	}
 	d.countAt = len(d.elements) - 1
-	d.elements = append(d.elements, sinkElements(t, cd, c.SetupTimeout)...)
+	d.elements = append(d.elements, sinkElements(t, cd, c)...)
 	return d, nil
 }
 
 // sinkElements are what follows the parser for a target.
-func sinkElements(t target, cd codec, timeout time.Duration) []gstpipe.Element {
+func sinkElements(t target, cd codec, c Config) []gstpipe.Element {
+	switch t.Scheme {
+	case "udp":
+		return []gstpipe.Element{
+			// alignment=7: seven 188-byte packets a datagram (1316 bytes),
+			// as every MPEG-TS over UDP receiver expects, under any MTU.
+			{Factory: "mpegtsmux", Props: []gstpipe.Prop{{Name: "alignment", Value: "7"}}},
+			{Factory: "udpsink", Props: []gstpipe.Prop{{Name: "host", Value: t.Host, User: true}, {Name: "port", Value: t.Port}}},
+		}
+	case "hls":
+		return []gstpipe.Element{{Factory: "hlssink2", Props: hlsProps(t, c)}}
+	}
 	if !t.Live() {
 		var mux gstpipe.Element
 		if t.Muxer != "" {
@@ -132,7 +144,7 @@ func sinkElements(t target, cd codec, timeout time.Duration) []gstpipe.Element {
 		// network, and it passes NAT and firewalls.
 		{Name: "protocols", Value: "tcp"},
 		// rtspclientsink's bound on its own requests (default 20 s).
-		{Name: "tcp-timeout", Value: strconv.FormatInt(timeout.Microseconds(), 10)},
+		{Name: "tcp-timeout", Value: strconv.FormatInt(c.SetupTimeout.Microseconds(), 10)},
 		// gortsplib servers (mediamtx, the embedded one) answer SETUP a
 		// second late to clients whose user agent starts with "GStreamer",
 		// working around an old rtspclientsink bug (docs/design.md).
@@ -145,6 +157,29 @@ func sinkElements(t target, cd codec, timeout time.Duration) []gstpipe.Element {
 		p = append(p, gstpipe.Prop{Name: "user-pw", Value: t.Password, User: true, Secret: true})
 	}
 	return []gstpipe.Element{{Factory: "rtspclientsink", Props: p}}
+}
+
+// hlsProps are hlssink2's settings: segments of whole GOPs next to the
+// playlist, the playlist bounded, older segments deleted.
+func hlsProps(t target, c Config) []gstpipe.Prop {
+	dir, base := filepath.Split(t.Location)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	// hlssink2 cuts at the first keyframe after target-duration: a
+	// duration of whole seconds no shorter than a GOP makes every segment
+	// whole GOPs, one GOP where the GOP lasts a whole number of seconds.
+	gopSeconds := float64(c.GOPSize) / c.FrameRate.Float()
+	target := max(int(math.Ceil(gopSeconds-1e-9)), 1)
+	return []gstpipe.Prop{
+		{Name: "playlist-location", Value: t.Location, User: true},
+		// %05d is hlssink2's own pattern; a % in the name would be taken
+		// for another, so it is doubled.
+		{Name: "location", Value: filepath.Join(dir, strings.ReplaceAll(stem, "%", "%%")+"-%05d.ts"), User: true},
+		{Name: "target-duration", Value: strconv.Itoa(target)},
+		{Name: "playlist-length", Value: strconv.Itoa(c.PlaylistLength)},
+		// Two more segments than the playlist lists stay on disk, for
+		// players still fetching the ones that just left it.
+		{Name: "max-files", Value: strconv.Itoa(c.PlaylistLength + 2)},
+	}
 }
 
 // fileQueue is appsrc's queue, in frames, for file targets.

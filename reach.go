@@ -16,12 +16,21 @@ import (
 // stream, that an RTSP server answers, and where (the address it dialled);
 // for a file, that it can be written (it is created empty).
 func reach(ctx context.Context, t target) (netip.AddrPort, error) {
-	if !t.Live() {
+	switch t.Scheme {
+	case "file", "hls":
+		// hlssink2 writes the playlist next to its segments: the same
+		// check proves the directory takes both.
 		f, err := os.OpenFile(t.Location, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return netip.AddrPort{}, fmt.Errorf("%w: cannot write %s: %v", ErrUnsupportedAddress, t.Location, err)
 		}
 		return netip.AddrPort{}, f.Close()
+	case "udp":
+		// Nobody answers on UDP: the host must resolve, that is all.
+		if _, err := net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host); err != nil {
+			return netip.AddrPort{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.Location, err)
+		}
+		return netip.AddrPort{}, nil
 	}
 	return probeRTSP(ctx, t)
 }

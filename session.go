@@ -39,7 +39,7 @@ type session struct {
 func newSession(cfg Config, d description, st *stream, emit func(Event)) *session {
 	s := &session{cfg: cfg, desc: d, emit: emit, st: st, started: st.started,
 		period: st.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
-	if cfg.Reconnect && d.target.Live() {
+	if cfg.Reconnect && d.target.connects() {
 		go s.supervise()
 	} else {
 		close(s.superDone)
@@ -60,7 +60,7 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 	s.mu.Unlock()
 	if st != nil {
 		err := st.serve(ctx, fr, blocking)
-		if err == nil || !s.cfg.Reconnect || !s.desc.target.Live() {
+		if err == nil || !s.cfg.Reconnect || !s.desc.target.connects() {
 			return err
 		}
 		if failure := st.failure(); failure == nil || !isLoss(failure) {

@@ -190,7 +190,7 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 	case gstpipe.EventError:
 		kind := ErrPipeline
 		switch {
-		case !st.desc.target.Live():
+		case !st.desc.target.connects():
 		case ev.OpenFailed && !st.connected() && !strings.Contains(ev.Debug, "_loop_"):
 			// rtspclientsink's receive loop runs only once it has its
 			// session; an open failure there is a server lost and being
@@ -378,9 +378,9 @@ func (st *stream) flush(pushed int64, deadline time.Time) error {
 	case <-timer.C:
 		return late("not all of them had left the encoder")
 	}
-	if !st.desc.target.Live() {
+	if st.desc.target.finishes() {
 		// A file is complete only when its sink has EOS: muxers write
-		// their index then.
+		// their index then (and hlssink2 its last segment).
 		select {
 		case <-st.eos:
 			return nil

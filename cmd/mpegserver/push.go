@@ -8,7 +8,6 @@ import (
 	"image"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -117,11 +116,19 @@ func runPush(e env, args []string) error {
 		return err
 	}
 	shown := mpegserver.Redact(addr)
-	if strings.Contains(addr, "://") && !strings.HasPrefix(strings.ToLower(addr), "file://") {
+	format, _ := s.Parameter(mpegserver.KeyFormatName)
+	switch format {
+	case "rtsp":
 		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
 			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
 		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
-	} else {
+	case "mpegts":
+		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps as MPEG-TS over UDP to %s\nWatch it there with:\n  ffplay %s\n",
+			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown)
+	case "hls":
+		fmt.Fprintf(e.stdout, "Writing HLS %dx%d at %s fps to %s (%d segments listed, older ones deleted)\nServe its directory over HTTP and open the playlist in a player\n",
+			cfg.Width, cfg.Height, cfg.FrameRate, shown, cfg.PlaylistLength)
+	default:
 		fmt.Fprintf(e.stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
 	}
 
