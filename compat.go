@@ -62,7 +62,7 @@ type param struct {
 
 var params = []param{
 	{key: KeyVideoAddress, alias: []string{"videoPath"}, option: "`Address(s)`, `ResetPath(s)`, `Setup(s)`",
-		doc: "`rtsp://` or `rtsps://` (`user:password@` is sent as credentials and never printed), or a file (`file:///path` or a plain path)",
+		doc: "`rtsp://` or `rtsps://` (`user:password@` is sent as credentials and never printed), `udp://host:port` (MPEG-TS), a `.m3u8` path (HLS), or a file (`file:///path` or a plain path); docs/outputs.md",
 		get: func(v view) any { return v.Address }, set: setString(Address), show: func(v view) string { return Redact(v.Address) }},
 	{key: KeyCodecName, option: "`Codec(s)`", doc: "`libx264`, `h264`, `x264`, `avc`, `x264enc` → x264enc; `libx265`, `h265`, `hevc`, `x265`, `x265enc` → x265enc",
 		get: func(v view) any { return v.Codec }, set: setString(Codec), show: func(v view) string {
