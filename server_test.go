@@ -137,7 +137,7 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 	}
 	_ = s.SetParameter(mpegserver.Codec("libx264"))
 	// Unsupported addresses.
-	for _, a := range []string{"http://127.0.0.1/x", "udp://127.0.0.1:5000", "file://otherhost/x.mp4", "/tmp/", "rtsp://", "rtsp://h:99999/x", "rtsp://h/a b"} {
+	for _, a := range []string{"http://127.0.0.1/x", "udp://127.0.0.1", "gopher://127.0.0.1:70/x", "file://otherhost/x.mp4", "/tmp/", "rtsp://", "rtsp://h:99999/x", "rtsp://h/a b"} {
 		if err := s.Setup(a); !errors.Is(err, mpegserver.ErrUnsupportedAddress) {
 			t.Errorf("Setup(%q): %v", a, err)
 		}
