@@ -2,6 +2,8 @@ package mpegserver_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"fmt"
 	"io"
 	"os"
@@ -259,5 +261,34 @@ func TestReaderCyclesLeaveNothing(t *testing.T) {
 	t.Logf("30 cycles: fds %d -> %d, goroutines %d -> %d", fds, fds2, gs, gs2)
 	if fds2 > fds || gs2 > gs {
 		t.Errorf("fds %d -> %d, goroutines %d -> %d", fds, fds2, gs, gs2)
+	}
+}
+
+// TestReaderHTTP: a file served over HTTP (loopback) probes and reads like
+// the file itself.
+func TestReaderHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.FileServer(http.Dir("testdata")))
+	defer srv.Close()
+	url := srv.URL + "/clip.mp4"
+	info, err := mpegserver.Probe(testutil.Context(t, 10*time.Second), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), url, mpegserver.ReaderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	for f := make([]byte, r.FrameSize()); r.Read(f) == nil; n++ {
+	}
+	t.Logf("%s: %+v, read %d frames", url, info, n)
+	if info.Width != 320 || info.Height != 240 || info.Codec != "h264" || n != 60 {
+		t.Errorf("%+v, %d frames", info, n)
+	}
+	if _, err := mpegserver.Probe(testutil.Context(t, 10*time.Second), srv.URL+"/missing.mp4"); err == nil {
+		t.Error("a 404 probed without error")
+	} else {
+		t.Logf("404: %v", err)
 	}
 }
