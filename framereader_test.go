@@ -2,10 +2,10 @@ package mpegserver_test
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
