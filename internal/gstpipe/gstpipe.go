@@ -283,11 +283,43 @@ func (p *Pipeline) ElementName(i int) string {
 // takeString copies and frees a C string that an element's call returned.
 func takeString(s *C.char, keep *gst.Element) string {
 	runtime.KeepAlive(keep)
+	return takeC(s)
+}
+
+// takeC copies and frees a C string ("" for NULL).
+func takeC(s *C.char) string {
 	if s == nil {
 		return ""
 	}
 	defer C.g_free(C.gpointer(s))
 	return C.GoString(s)
+}
+
+// eventOther is popBus's kind for a message nobody reports (a wake-up).
+const eventOther EventKind = -1
+
+// popBus waits up to timeout for a message ms_bus_pop reads and copies it
+// out; false when none came. The pipeline's watcher and the reader share
+// it.
+func popBus(bus *C.GstBus, timeout time.Duration) (Event, bool) {
+	var m C.MsBusMsg
+	kind := C.ms_bus_pop(bus, C.GstClockTime(timeout), &m)
+	if kind == C.MS_MSG_NONE {
+		return Event{}, false
+	}
+	ev := Event{Kind: eventOther, Source: takeC(m.src), Message: takeC(m.text), Debug: takeC(m.debug),
+		OpenFailed: m.open_failed != 0, IOFailed: m.io_failed != 0}
+	switch kind {
+	case C.MS_MSG_ERROR:
+		ev.Kind = EventError
+	case C.MS_MSG_WARNING:
+		ev.Kind = EventWarning
+	case C.MS_MSG_DRAINED:
+		ev.Kind = EventDrained
+	case C.MS_MSG_EOS:
+		ev.Kind = EventEOS
+	}
+	return ev, true
 }
 
 // Start sets the pipeline playing and watches its bus on a goroutine,
@@ -310,36 +342,20 @@ func (p *Pipeline) Start(onEvent func(Event)) error {
 
 func (p *Pipeline) watch(onEvent func(Event)) {
 	defer close(p.busDone)
-	take := func(s *C.char) string {
-		if s == nil {
-			return ""
-		}
-		defer C.g_free(C.gpointer(s))
-		return C.GoString(s)
-	}
 	for {
 		select {
 		case <-p.stop:
 			return
 		default:
 		}
-		var m C.MsBusMsg
 		// The timeout bounds how long a stop can go unnoticed if the
 		// wake-up message is lost.
-		kind := C.ms_bus_pop(p.bus, C.GstClockTime(200*time.Millisecond), &m)
-		ev := Event{Source: take(m.src), Message: take(m.text), Debug: take(m.debug), OpenFailed: m.open_failed != 0, IOFailed: m.io_failed != 0}
-		switch kind {
-		case C.MS_MSG_ERROR:
-			ev.Kind = EventError
-		case C.MS_MSG_WARNING:
-			ev.Kind = EventWarning
-		case C.MS_MSG_DRAINED:
-			ev.Kind = EventDrained
-		case C.MS_MSG_EOS:
-			onEvent(Event{Kind: EventDrained})
-			ev.Kind = EventEOS
-		default:
+		ev, ok := popBus(p.bus, 200*time.Millisecond)
+		if !ok || ev.Kind == eventOther {
 			continue
+		}
+		if ev.Kind == EventEOS {
+			onEvent(Event{Kind: EventDrained})
 		}
 		onEvent(ev)
 	}

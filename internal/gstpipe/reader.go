@@ -80,25 +80,14 @@ func (e *ReadError) Error() string {
 // hold mu or own the reader alone.
 func (rd *Reader) busError() (*ReadError, bool) {
 	for {
-		var m C.MsBusMsg
-		kind := C.ms_bus_pop(rd.bus, 0, &m)
-		if kind == C.MS_MSG_NONE {
+		ev, ok := popBus(rd.bus, 0)
+		if !ok {
 			return nil, false
 		}
-		ev := Event{Source: takeC(m.src), Message: takeC(m.text), Debug: takeC(m.debug), OpenFailed: m.open_failed != 0, IOFailed: m.io_failed != 0}
-		if kind == C.MS_MSG_ERROR {
-			ev.Kind = EventError
+		if ev.Kind == EventError {
 			return &ReadError{ev}, true
 		}
 	}
-}
-
-func takeC(s *C.char) string {
-	if s == nil {
-		return ""
-	}
-	defer C.g_free(C.gpointer(s))
-	return C.GoString(s)
 }
 
 // Pull waits up to wait for the next frame, watching the bus meanwhile:
