@@ -3,7 +3,6 @@ package mpegserver
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -126,7 +125,7 @@ var copyKeys = []string{"decoder", "configDict"}
 func copyOption(key string, v any) (Option, error) {
 	switch src := v.(type) {
 	case map[string]any:
-		return ConfigDict(maps.Clone(src)), nil
+		return ConfigDict(src), nil // parsed now: later changes to the map do not reach it
 	case ParameterSource:
 		if key == "decoder" {
 			return Decoder(src), nil

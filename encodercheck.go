@@ -21,18 +21,11 @@ var encoderChecks sync.Map // string → error (nil: the encoder took them)
 // instead of the first frames after it (x265enc reports its refusals only
 // when the first frame reaches it).
 func checkEncoder(ctx context.Context, d description) error {
-	enc := -1
-	for i, e := range d.elements {
-		if e.Factory == d.codec.Encoder {
-			enc = i
-		}
-	}
-	if enc < 0 {
-		return nil
-	}
-	elems := append(append([]gstpipe.Element(nil), d.elements[:enc+1]...), gstpipe.Element{Factory: "fakesink",
+	elems := append(append([]gstpipe.Element(nil), d.elements[:d.encAt+1]...), gstpipe.Element{Factory: "fakesink",
 		Props: []gstpipe.Prop{{Name: "sync", Value: "false"}, {Name: "async", Value: "false"}}})
-	key := launchKey(elems)
+	// The key is the check's own launch line: it holds every setting the
+	// encoder sees and no password (the sink is not part of it).
+	key := description{elements: elems}.launchLine()
 	if err, ok := encoderChecks.Load(key); ok {
 		if err == nil {
 			return nil
@@ -43,22 +36,7 @@ func checkEncoder(ctx context.Context, d description) error {
 	if ctx.Err() == nil {
 		encoderChecks.Store(key, err) // a check cut short proves nothing
 	}
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-func launchKey(elems []gstpipe.Element) string {
-	var b strings.Builder
-	for _, e := range elems {
-		b.WriteString(e.Factory)
-		for _, p := range e.Props {
-			fmt.Fprintf(&b, " %s=%s", p.Name, p.Value)
-		}
-		b.WriteString(" ! ")
-	}
-	return b.String()
+	return err
 }
 
 func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element) error {
@@ -110,15 +88,10 @@ func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element
 
 // encoderSummary names the settings an encoder gets, for its errors.
 func encoderSummary(d description) string {
-	for _, e := range d.elements {
-		if e.Factory == d.codec.Encoder {
-			var parts []string
-			for _, p := range e.Props {
-				parts = append(parts, p.Name+"="+p.Value)
-			}
-			caps := strings.TrimSuffix(strings.TrimPrefix(d.outputCaps, "video/x-raw,format=I420,"), ",pixel-aspect-ratio=1/1")
-			return fmt.Sprintf("%s with %s", caps, strings.Join(parts, " "))
-		}
+	var parts []string
+	for _, p := range d.elements[d.encAt].Props {
+		parts = append(parts, p.Name+"="+p.Value)
 	}
-	return ""
+	caps := strings.TrimSuffix(strings.TrimPrefix(d.outputCaps, "video/x-raw,format=I420,"), ",pixel-aspect-ratio=1/1")
+	return fmt.Sprintf("%s with %s", caps, strings.Join(parts, " "))
 }

@@ -22,6 +22,7 @@ type description struct {
 	outputCaps string // what the encoder takes
 	srcW, srcH int    // the served frames' size
 	bt709      bool   // the matrix sourceCaps declare: BT.709, else BT.601
+	encAt      int    // index of the encoder
 	countAt    int    // index of the parser: its output is what the encoder made
 	soft, hard int    // appsrc queue bounds in frames (queueBounds)
 }
@@ -106,6 +107,7 @@ func compile(c Config) (description, error) {
 		{Factory: cd.Parser, Props: []gstpipe.Prop{{Name: "config-interval", Value: "-1"}}},
 	}
 	d.countAt = len(d.elements) - 1
+	d.encAt = d.countAt - 1
 	d.elements = append(d.elements, sinkElements(t, cd, c)...)
 	return d, nil
 }

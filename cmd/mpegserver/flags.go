@@ -50,28 +50,28 @@ func (f *streamFlags) options(only map[string]bool) ([]mpegserver.Option, error)
 		return nil, usagef("--framerate: %v", err)
 	}
 	all := []struct {
-		flags []string
-		opt   mpegserver.Option
+		flag string
+		opt  mpegserver.Option
 	}{
-		{[]string{"codec"}, mpegserver.Codec(f.codec)},
-		{[]string{"bitrate"}, mpegserver.BitRate(f.bitrate)},
-		{[]string{"width"}, mpegserver.Width(f.width)},
-		{[]string{"height"}, mpegserver.Height(f.height)},
-		{[]string{"src-width"}, mpegserver.WidthSrc(f.srcWidth)},
-		{[]string{"src-height"}, mpegserver.HeightSrc(f.srcHeight)},
-		{[]string{"gop"}, mpegserver.GOPSize(f.gop)},
-		{[]string{"max-bframes"}, mpegserver.MaxBFrames(f.maxB)},
-		{[]string{"framerate"}, mpegserver.FrameRate(fr.Num, fr.Den)},
-		{[]string{"threads"}, mpegserver.Threads(f.threads)},
-		{[]string{"preset"}, mpegserver.Preset(f.preset)},
-		{[]string{"setup-timeout"}, mpegserver.SetupTimeout(f.setupTimeout)},
-		{[]string{"close-timeout"}, mpegserver.CloseTimeout(f.closeTimeout)},
-		{[]string{"stall-timeout"}, mpegserver.StallTimeout(f.stallTimeout)},
-		{[]string{"frame-ahead"}, mpegserver.FrameAhead(f.ahead)}, // the library checks it: -1 (2 × gop) or 0 up
+		{"codec", mpegserver.Codec(f.codec)},
+		{"bitrate", mpegserver.BitRate(f.bitrate)},
+		{"width", mpegserver.Width(f.width)},
+		{"height", mpegserver.Height(f.height)},
+		{"src-width", mpegserver.WidthSrc(f.srcWidth)},
+		{"src-height", mpegserver.HeightSrc(f.srcHeight)},
+		{"gop", mpegserver.GOPSize(f.gop)},
+		{"max-bframes", mpegserver.MaxBFrames(f.maxB)},
+		{"framerate", mpegserver.FrameRate(fr.Num, fr.Den)},
+		{"threads", mpegserver.Threads(f.threads)},
+		{"preset", mpegserver.Preset(f.preset)},
+		{"setup-timeout", mpegserver.SetupTimeout(f.setupTimeout)},
+		{"close-timeout", mpegserver.CloseTimeout(f.closeTimeout)},
+		{"stall-timeout", mpegserver.StallTimeout(f.stallTimeout)},
+		{"frame-ahead", mpegserver.FrameAhead(f.ahead)}, // the library checks it: -1 (2 × gop) or 0 up
 	}
 	var opts []mpegserver.Option
 	for _, o := range all {
-		if only == nil || only[o.flags[0]] {
+		if only == nil || only[o.flag] {
 			opts = append(opts, o.opt)
 		}
 	}

@@ -82,8 +82,12 @@ func runPush(e env, args []string) error {
 		extra = append(extra, mpegserver.Decoder(reader))
 		src := reader.Source()
 		rw, rh := reader.Size()
+		live := ""
+		if src.Live {
+			live = ", live"
+		}
 		fmt.Fprintf(e.stdout, "Reading %s: %s %dx%d at %s fps, %.0f Kb/s%s; frames %dx%d\n", mpegserver.Redact(src.URI), src.Codec,
-			src.Width, src.Height, src.FrameRate, src.BitRate, map[bool]string{true: ", live", false: ""}[src.Live], rw, rh)
+			src.Width, src.Height, src.FrameRate, src.BitRate, live, rw, rh)
 	}
 	s, err := sf.server(only, extra...)
 	if err != nil {
