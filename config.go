@@ -108,6 +108,10 @@ type Config struct {
 	// PlaylistLength is how many segments an HLS playlist (an address
 	// ending in .m3u8) lists; older segments are deleted.
 	PlaylistLength int
+	// Record is a second output for the same encoded stream, any address
+	// Address takes (typically a file): the stream and the record share
+	// one encoder. An output that fails stops alone; see Stats.Outputs.
+	Record string
 
 	optErr  error     // an option's own error (ConfigDict), reported by Validate
 	copied  *[]Option // settings copied from a source (Decoder, ConfigDict); a pointer keeps Config comparable

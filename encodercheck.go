@@ -42,9 +42,9 @@ func checkEncoder(ctx context.Context, d description) error {
 func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element) error {
 	// The encoder sees a live pipeline's settings but none of its sinks.
 	spec := d.spec()
-	spec.Elements, spec.Live, spec.CountAt, spec.PoolBuffers = elems, false, len(elems)-2, 0
+	spec.Elements, spec.Live, spec.CountAt, spec.PoolBuffers, spec.Branches = elems, false, len(elems)-2, 0, nil
 	refused := func(why string) error {
-		return fmt.Errorf("%w: %s (%s) refuses %s: %s", ErrBadParameter, d.codec.Encoder, d.codecName, encoderSummary(d), why)
+		return fmt.Errorf("%w: %s (%s) refuses %s: %s", ErrBadParameter, d.enc.Element, d.codecName, encoderSummary(d), why)
 	}
 	p, err := buildPipeline(spec, newFlow())
 	if err != nil {
@@ -82,7 +82,7 @@ func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %s did not start within the setup timeout", ErrPipeline, d.codec.Encoder)
+		return fmt.Errorf("%w: %s did not start within the setup timeout", ErrPipeline, d.enc.Element)
 	}
 }
 

@@ -12,6 +12,10 @@ const (
 	Reconnecting
 	// Reconnected: a stream is up again; the first frame is a keyframe.
 	Reconnected
+	// OutputFailed: one of several outputs (Config.Record) failed and
+	// was dropped; Output names it (password redacted), Err says how. The
+	// other outputs go on.
+	OutputFailed
 )
 
 func (k EventKind) String() string {
@@ -22,6 +26,8 @@ func (k EventKind) String() string {
 		return "reconnecting"
 	case Reconnected:
 		return "reconnected"
+	case OutputFailed:
+		return "output failed"
 	}
 	return "unknown"
 }
@@ -29,8 +35,9 @@ func (k EventKind) String() string {
 // Event reports a change of the connection (with Reconnect on).
 type Event struct {
 	Kind    EventKind
-	Err     error // for Disconnected
-	Attempt int   // for Reconnecting and Reconnected
+	Err     error  // for Disconnected and OutputFailed
+	Attempt int    // for Reconnecting and Reconnected
+	Output  string // for OutputFailed
 	At      time.Time
 }
 

@@ -12,8 +12,18 @@ import (
 func (d description) launchLine() string {
 	var b strings.Builder
 	b.WriteString("gst-launch-1.0 -e")
+	branch := map[int]bool{}
+	if d.teeAt >= 0 {
+		for _, o := range d.outputs {
+			branch[o.first] = true
+		}
+	}
 	for i, e := range d.elements {
-		if i > 0 {
+		switch {
+		case branch[i]:
+			// Each output starts from the tee, named t.
+			b.WriteString(" t. !")
+		case i > 0:
 			b.WriteString(" !")
 		}
 		if e.Factory == "capsfilter" && len(e.Props) == 1 && e.Props[0].Name == "caps" {

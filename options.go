@@ -75,3 +75,8 @@ func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.Recon
 // PlaylistLength sets how many segments an HLS playlist lists (addresses
 // ending in .m3u8); older segments are deleted from disk.
 func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = n } }
+
+// Record sends the same encoded stream to a second address as well,
+// typically a file ("cam.mkv") while the stream goes to a server: one
+// encoder, one queue per output. "" (the default) records nothing.
+func Record(addr string) Option { return func(c *Config) { c.Record = addr } }

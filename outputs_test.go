@@ -38,28 +38,6 @@ func ffprobeFrames(t *testing.T, file string) (summary string, keys []int) {
 	return strings.Fields(string(out) + " ?")[0], keys
 }
 
-// waitUDPBound waits until something on this machine has bound the UDP
-// port (the reader is ready before the first datagram leaves).
-func waitUDPBound(t *testing.T, port int) {
-	t.Helper()
-	hex := fmt.Sprintf(":%04X ", port)
-	ctx := testutil.Context(t, 10*time.Second)
-	for {
-		b, err := os.ReadFile("/proc/net/udp")
-		if err != nil {
-			t.Skip("no /proc/net/udp")
-		}
-		if strings.Contains(string(b), hex) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("nothing bound UDP port %d", port)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
 // TestUDPOutput: MPEG-TS over UDP, read by ffmpeg listening on loopback:
 // every frame arrives, at the size asked, keyframes every GOP.
 func TestUDPOutput(t *testing.T) {
@@ -81,7 +59,7 @@ func TestUDPOutput(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitUDPBound(t, port)
+	testutil.WaitUDPBound(t, port)
 
 	const n, gop = 60, 15
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop))

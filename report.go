@@ -26,12 +26,24 @@ type Stats struct {
 	Dropped    int64
 	Reconnects int64
 	Down       time.Duration
+
+	// Outputs has one entry per output when there are several (a
+	// Record): what each took, and why it failed if it did.
+	Outputs []OutputStats
+}
+
+// OutputStats is one output's share of a stream with several.
+type OutputStats struct {
+	Address string // as given, password redacted
+	Frames  int64  // encoded frames it took (until it failed)
+	Bytes   int64
+	Err     error // why it failed and was dropped; nil while it works
 }
 
 // addStats sums the counts of two streams; the levels (Queued, Ahead) are
 // b's, the later one's.
 func addStats(a, b Stats) Stats {
-	return Stats{Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
+	return Stats{Outputs: b.Outputs, Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
 		MaxAhead: max(a.MaxAhead, b.MaxAhead), Slips: a.Slips + b.Slips, Encoded: a.Encoded + b.Encoded,
 		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed}
 }
@@ -49,6 +61,17 @@ func (st *stream) stats() Stats {
 	if st.finished.IsZero() {
 		s.Queued = st.p.Queued()
 		s.Ahead = st.tl.unplayed(st.p.RunningTime())
+	}
+	if st.several() {
+		st.outMu.Lock()
+		for k, o := range st.desc.outputs {
+			x := OutputStats{Address: Redact(o.address), Err: st.outs[k].err, Frames: st.outs[k].frames, Bytes: st.outs[k].bytes}
+			if x.Err == nil {
+				x.Frames, x.Bytes = st.p.BranchEncoded(k)
+			}
+			s.Outputs = append(s.Outputs, x)
+		}
+		st.outMu.Unlock()
 	}
 	return s
 }
@@ -71,6 +94,10 @@ func (s *Server) String() string {
 	v := s.view()
 	s.mu.Lock()
 	open := s.sess != nil
+	var enc *encoder
+	if open {
+		enc = s.sess.desc.enc
+	}
 	s.mu.Unlock()
 	state := "closed"
 	if open {
@@ -83,6 +110,16 @@ func (s *Server) String() string {
 	line("state", state)
 	for _, p := range params {
 		line(p.key, p.show(v))
+	}
+	if v.Record != "" {
+		line("record", Redact(v.Record))
+	}
+	if enc != nil {
+		kind := "software"
+		if enc.Hardware {
+			kind = "hardware"
+		}
+		line("encoder", enc.Element+" ("+kind+")")
 	}
 	line("frames pushed", fmt.Sprintf("%d (refused %d)", st.Pushed, st.Refused))
 	b.WriteString("----------------------------------")

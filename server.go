@@ -31,6 +31,7 @@ package mpegserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"sync"
@@ -128,24 +129,18 @@ func (s *Server) Setup(addr string) error {
 	cfg := s.cfg
 	s.mu.Unlock()
 
-	d, err := compile(cfg)
-	if err != nil {
-		return err
-	}
-	if err := checkInstalled(d); err != nil {
-		return err
-	}
 	// The encoder check and the server's answer share SetupTimeout.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
 	defer cancel()
-	if err := checkEncoder(ctx, d); err != nil {
-		return err
-	}
-	peer, err := reach(ctx, d.target)
+	d, err := setupEncoder(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	st, err := openStream(cfg, d, peer, 0)
+	peer, err := reachAll(ctx, d)
+	if err != nil {
+		return err
+	}
+	st, err := openStream(cfg, d, peer, 0, outputFailed(d, s.emit))
 	if err != nil {
 		return err
 	}
@@ -153,6 +148,33 @@ func (s *Server) Setup(addr string) error {
 	s.sess = newSession(cfg, d, st, s.emit)
 	s.mu.Unlock()
 	return nil
+}
+
+// setupEncoder compiles the configuration and brings its encoder up. A
+// hardware encoder that does not start (no device, a driver refusing the
+// settings) gives way to the codec's next one, in the end the software
+// encoder; the reason stays in the error if none starts.
+func setupEncoder(ctx context.Context, cfg Config) (description, error) {
+	var skip []string
+	var hwErrs []error
+	for {
+		d, err := compile(cfg, skip...)
+		if err != nil {
+			return d, err
+		}
+		if err := checkInstalled(d); err != nil {
+			return d, err
+		}
+		err = checkEncoder(ctx, d)
+		if err == nil {
+			return d, nil
+		}
+		if !d.enc.Hardware || ctx.Err() != nil {
+			return d, errors.Join(append(hwErrs, err)...)
+		}
+		hwErrs = append(hwErrs, err)
+		skip = append(skip, d.enc.Element)
+	}
 }
 
 // Close sends end-of-stream, waits (up to the close timeout) until every

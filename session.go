@@ -39,12 +39,27 @@ type session struct {
 func newSession(cfg Config, d description, st *stream, emit func(Event)) *session {
 	s := &session{cfg: cfg, desc: d, emit: emit, st: st, started: st.started,
 		period: st.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
-	if cfg.Reconnect && d.target.connects() {
+	if cfg.Reconnect && s.revives() {
 		go s.supervise()
 	} else {
 		close(s.superDone)
 	}
 	return s
+}
+
+// revives says whether the session opens its stream again after a
+// loss: a single output that connects to a server. With several outputs
+// an output that fails is dropped and the others go on: opening the
+// whole stream again would start the record over.
+func (s *session) revives() bool {
+	return len(s.desc.outputs) == 1 && s.desc.target.connects()
+}
+
+// outputFailed reports a failed output among several as an event.
+func outputFailed(d description, emit func(Event)) func(int, error) {
+	return func(k int, err error) {
+		emit(Event{Kind: OutputFailed, Output: Redact(d.outputs[k].address), Err: err, At: time.Now()})
+	}
 }
 
 // isLoss says whether a stream failure is the link's or the server's, which
@@ -60,7 +75,7 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 	s.mu.Unlock()
 	if st != nil {
 		err := st.serve(ctx, fr, blocking)
-		if err == nil || !s.cfg.Reconnect || !s.desc.target.connects() {
+		if err == nil || !s.cfg.Reconnect || !s.revives() {
 			return err
 		}
 		if failure := st.failure(); failure == nil || !isLoss(failure) {
@@ -228,11 +243,11 @@ func (s *session) open(base time.Duration) (*stream, error) {
 		case <-ctx.Done():
 		}
 	}()
-	peer, err := reach(ctx, s.desc.target)
+	peer, err := reachAll(ctx, s.desc)
 	if err != nil {
 		return nil, err
 	}
-	return openStream(s.cfg, s.desc, peer, base)
+	return openStream(s.cfg, s.desc, peer, base, outputFailed(s.desc, s.emit))
 }
 
 // close ends the session: no more reconnecting, the stream flushed and

@@ -51,6 +51,13 @@ type stream struct {
 	err      error // the failure that ended the stream, first one wins
 	warns    atomic.Int64
 
+	// With several outputs (a tee), each one's fate: one that fails is
+	// dropped and the others go on; the stream fails when all have.
+	onOutputFail func(k int, err error)
+	outMu        sync.Mutex
+	outs         []outState
+	outWake      chan struct{} // closed and replaced when an output fails or finishes
+
 	sockMu    sync.Mutex
 	sock      sinkSocket // the sink's connection, once found (live targets)
 	found     bool
@@ -58,13 +65,22 @@ type stream struct {
 	watchDone chan struct{} // closed when the watchdog has stopped
 }
 
+// outState is one output's state within a stream with several.
+type outState struct {
+	err    error // why it failed, nil while it works
+	frames int64 // frames it had taken when it failed
+	bytes  int64
+	eos    bool // its sink has finished
+}
+
 // openStream builds and starts the pipeline for a compiled configuration;
 // peer is the server's address as Setup dialled it.
-func openStream(cfg Config, d description, peer netip.AddrPort, base time.Duration) (*stream, error) {
+func openStream(cfg Config, d description, peer netip.AddrPort, base time.Duration, onOutputFail func(int, error)) (*stream, error) {
 	st := &stream{cfg: cfg, desc: d, flow: newFlow(), base: base,
 		done: make(chan struct{}), drained: make(chan struct{}), eos: make(chan struct{}),
 		failed: make(chan struct{}), watchStop: make(chan struct{}), watchDone: make(chan struct{}),
-		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.target.Live()}}
+		tl:           timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()},
+		onOutputFail: onOutputFail, outs: make([]outState, len(d.outputs)), outWake: make(chan struct{})}
 	p, err := buildPipeline(d.spec(), st.flow)
 	if err != nil {
 		return nil, err
@@ -77,7 +93,7 @@ func openStream(cfg Config, d description, peer netip.AddrPort, base time.Durati
 		return nil, fmt.Errorf("%w: %v", ErrPipeline, err)
 	}
 	st.started = time.Now()
-	if d.target.Live() && peer.IsValid() {
+	if d.target.overTCP() && peer.IsValid() {
 		go st.watch(peer, before)
 	} else {
 		close(st.watchDone)
@@ -131,16 +147,16 @@ func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
 		now := time.Now()
 		switch {
 		case !ok:
-			st.fail(fmt.Errorf("%w: %s: the connection closed", ErrDisconnected, Redact(st.cfg.Address)))
+			st.failOutput(0, fmt.Errorf("%w: %s: the connection closed", ErrDisconnected, Redact(st.cfg.Address)))
 		case !state.open:
-			st.fail(fmt.Errorf("%w: %s closed the connection", ErrDisconnected, Redact(st.cfg.Address)))
+			st.failOutput(0, fmt.Errorf("%w: %s closed the connection", ErrDisconnected, Redact(st.cfg.Address)))
 		case state.acked != acked || state.pending == 0:
 			acked, progress = state.acked, now
 			continue
 		case now.Sub(progress) < st.cfg.StallTimeout:
 			continue
 		default:
-			st.fail(fmt.Errorf("%w: %s acknowledged nothing for %v with data waiting",
+			st.failOutput(0, fmt.Errorf("%w: %s acknowledged nothing for %v with data waiting",
 				ErrStalled, Redact(st.cfg.Address), now.Sub(progress).Round(watchEvery)))
 		}
 		// A send blocked on the dead connection returns at once, so the
@@ -171,6 +187,76 @@ func (st *stream) fail(err error) {
 	st.doneOnce.Do(func() { close(st.done) })
 }
 
+// several reports whether the stream has more than one output.
+func (st *stream) several() bool { return len(st.desc.outputs) > 1 }
+
+// failOutput ends output k with err. With one output that is the stream's
+// end; with several, the output is dropped, reported, and the stream goes
+// on until every output has failed.
+func (st *stream) failOutput(k int, err error) {
+	if !st.several() {
+		st.fail(err)
+		return
+	}
+	err = fmt.Errorf("output %s: %w", Redact(st.desc.outputs[k].address), err)
+	st.outMu.Lock()
+	if st.outs[k].err != nil {
+		st.outMu.Unlock()
+		return
+	}
+	o := &st.outs[k]
+	o.err = err
+	o.frames, o.bytes = st.p.BranchEncoded(k)
+	all := true
+	for _, x := range st.outs {
+		all = all && x.err != nil
+	}
+	st.wakeOutputsLocked()
+	st.outMu.Unlock()
+	if st.onOutputFail != nil {
+		st.onOutputFail(k, err)
+	}
+	if all {
+		st.fail(err)
+	}
+}
+
+func (st *stream) wakeOutputsLocked() {
+	close(st.outWake)
+	st.outWake = make(chan struct{})
+}
+
+// outputOf says which output an element belongs to, by its path in the
+// pipeline; -1 for the shared part.
+func (st *stream) outputOf(path string) int {
+	if !st.several() {
+		return 0
+	}
+	for k, o := range st.desc.outputs {
+		for i := o.first; i < o.end; i++ {
+			name := st.p.ElementName(i)
+			if name != "" && strings.Contains(path+"/", ":"+name+"/") {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// outputErrors joins the errors of the outputs that failed while others
+// went on.
+func (st *stream) outputErrors() error {
+	st.outMu.Lock()
+	defer st.outMu.Unlock()
+	var errs []error
+	for _, o := range st.outs {
+		if o.err != nil {
+			errs = append(errs, o.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // buildPipeline builds a spec, telling the errors apart: a property an
 // element refuses is a bad parameter, anything else a pipeline error.
 func buildPipeline(s gstpipe.Spec, f *flow) (*gstpipe.Pipeline, error) {
@@ -188,9 +274,14 @@ func buildPipeline(s gstpipe.Spec, f *flow) (*gstpipe.Pipeline, error) {
 func (st *stream) onEvent(ev gstpipe.Event) {
 	switch ev.Kind {
 	case gstpipe.EventError:
+		k := st.outputOf(ev.Path)
+		t := st.desc.target
+		if k >= 0 {
+			t = st.desc.outputs[k].target
+		}
 		kind := ErrPipeline
 		switch {
-		case !st.desc.target.connects():
+		case !t.connects():
 		case ev.OpenFailed && !st.connected() && !strings.Contains(ev.Debug, "_loop_"):
 			// rtspclientsink's receive loop runs only once it has its
 			// session; an open failure there is a server lost and being
@@ -201,7 +292,19 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 			// as a failure to read, write, or open again.
 			kind = ErrDisconnected
 		}
-		st.fail(&PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind})
+		err := &PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind}
+		if k < 0 {
+			st.fail(err)
+		} else {
+			st.failOutput(k, err)
+		}
+	case gstpipe.EventSinkEOS:
+		if k := st.outputOf(ev.Path); k >= 0 {
+			st.outMu.Lock()
+			st.outs[k].eos = true
+			st.wakeOutputsLocked()
+			st.outMu.Unlock()
+		}
 	case gstpipe.EventWarning:
 		st.warns.Add(1)
 	case gstpipe.EventDrained:
@@ -344,6 +447,10 @@ func (st *stream) close() error {
 	if e := st.failure(); e != nil && err == nil {
 		err = e
 	}
+	if err == nil {
+		// Outputs that failed while the others went on.
+		err = st.outputErrors()
+	}
 	close(st.watchStop)
 	<-st.watchDone
 	if err != nil {
@@ -378,6 +485,9 @@ func (st *stream) flush(pushed int64, deadline time.Time) error {
 	case <-timer.C:
 		return late("not all of them had left the encoder")
 	}
+	if st.several() {
+		return st.flushOutputs(timer.C, late)
+	}
 	if st.desc.target.finishes() {
 		// A file is complete only when its sink has EOS: muxers write
 		// their index then (and hlssink2 its last segment).
@@ -401,8 +511,80 @@ func (st *stream) flush(pushed int64, deadline time.Time) error {
 	case <-st.failed:
 		return st.failure()
 	}
+	if err := st.srtPlayout(); err != nil {
+		return err
+	}
 	return st.acknowledged(deadline)
 }
+
+// flushOutputs is flush's end with several outputs: every output that
+// finishes (a file, a playlist) and has not failed must have its sink's
+// EOS; the others get the single output's grace. An output that failed
+// is not waited for: the pipeline's own EOS would never come.
+func (st *stream) flushOutputs(deadline <-chan time.Time, late func(string) error) error {
+	grace := time.NewTimer(sinkFlushGrace)
+	defer grace.Stop()
+	graceOver := false
+	for {
+		st.outMu.Lock()
+		wake, waiting := st.outWake, ""
+		for k, o := range st.desc.outputs {
+			x := st.outs[k]
+			if x.err == nil && !x.eos && (o.target.finishes() || !graceOver) {
+				waiting = o.target.Location
+				if o.target.finishes() {
+					break
+				}
+			}
+		}
+		st.outMu.Unlock()
+		if waiting == "" {
+			break
+		}
+		select {
+		case <-wake:
+		case <-grace.C:
+			graceOver = true
+		case <-st.failed:
+			return st.failure()
+		case <-deadline:
+			return late(waiting + " was not finished")
+		}
+	}
+	if err := st.srtPlayout(); err != nil {
+		return err
+	}
+	return st.acknowledged(time.Now().Add(st.cfg.CloseTimeout / 2))
+}
+
+// srtPlayout waits out the SRT latency after the last packet: a receiver
+// delivers each packet that long after it was sent, and drops those still
+// waiting when the sender closes (measured: the last 3 frames of 60 at
+// the default 125 ms).
+func (st *stream) srtPlayout() error {
+	for k, o := range st.desc.outputs {
+		if o.target.Scheme != "srt" {
+			continue
+		}
+		st.outMu.Lock()
+		failed := st.outs[k].err != nil
+		st.outMu.Unlock()
+		if failed {
+			continue
+		}
+		t := time.NewTimer(o.target.srtLatency() + srtPlayoutMargin)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-st.failed:
+			return st.failure()
+		}
+	}
+	return nil
+}
+
+// srtPlayoutMargin covers the round trip on top of the SRT latency.
+const srtPlayoutMargin = 100 * time.Millisecond
 
 // acknowledged waits, until the deadline, for the server to acknowledge
 // every byte the sink wrote: frames in the kernel's buffers are not yet

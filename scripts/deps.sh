@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing mpegserver needs on Debian 12:
 # GStreamer 1.22 with its development files and plugins, ffmpeg (an
-# independent reader in the tests), pkg-config and a C compiler for cgo.
+# independent reader in the tests), the receivers the output tests run
+# on loopback (nginx with its RTMP module, srt-live-transmit), pkg-config
+# and a C compiler for cgo.
 # Idempotent: installs only what is missing. Works as root or with sudo.
 set -euo pipefail
 
@@ -10,6 +12,7 @@ pkgs=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools
   ffmpeg pkg-config gcc
+  nginx libnginx-mod-rtmp srt-tools
 )
 
 missing=()

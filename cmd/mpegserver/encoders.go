@@ -9,8 +9,9 @@ import (
 )
 
 func runEncoders(e env, args []string) error {
-	fs := newFlagSet(e, "encoders", "", "Lists the H.264/H.265 encoders GStreamer has on this machine, which the\n"+
-		"library drives, and the --codec names that select each.")
+	fs := newFlagSet(e, "encoders", "", "Lists the video encoders the library drives, whether GStreamer has each on\n"+
+		"this machine, and the --codec names that select each; then which encoder\n"+
+		"the plain names h264 and hevc pick here.")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -19,7 +20,7 @@ func runEncoders(e env, args []string) error {
 		return usagef("encoders takes no arguments")
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ELEMENT\tCODEC\tKIND\tINSTALLED\tDRIVEN\t--codec NAMES")
+	fmt.Fprintln(tw, "ELEMENT\tCODEC\tKIND\tINSTALLED\t--codec NAMES")
 	for _, enc := range mpegserver.Encoders() {
 		kind := "software"
 		if enc.Hardware {
@@ -29,9 +30,23 @@ func runEncoders(e env, args []string) error {
 		if names == "" {
 			names = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", enc.Element, enc.Family, kind, yesNo(enc.Installed), yesNo(enc.Driven), names)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", enc.Element, enc.Family, kind, yesNo(enc.Installed), names)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, name := range []string{"h264", "hevc"} {
+		el, hw := mpegserver.EncoderFor(name)
+		switch {
+		case el == "":
+			fmt.Fprintf(e.stdout, "\n%s: no encoder installed\n", name)
+		case hw:
+			fmt.Fprintf(e.stdout, "\n%s: %s (hardware; software if it fails to start)\n", name, el)
+		default:
+			fmt.Fprintf(e.stdout, "\n%s: %s (software: no hardware encoder installed)\n", name, el)
+		}
+	}
+	return nil
 }
 
 func yesNo(b bool) string {

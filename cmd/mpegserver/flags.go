@@ -23,7 +23,7 @@ type streamFlags struct {
 func addStreamFlags(fs *flagSet) *streamFlags {
 	d := mpegserver.DefaultConfig()
 	f := &streamFlags{}
-	fs.StringVar(&f.codec, "codec", d.Codec, "encoder: libx264, h264, libx265, hevc, x264enc, x265enc (mpegserver encoders lists them)")
+	fs.StringVar(&f.codec, "codec", d.Codec, "encoder: libx264, libx265, libvpx, libvpx-vp9, libaom-av1, libopenh264, h264_nvenc...; plain h264/hevc pick hardware when it works (mpegserver encoders lists them)")
 	fs.Float64Var(&f.bitrate, "bitrate", d.BitRate, "bit rate in Kb/s (Kb = 1024 bit)")
 	fs.IntVar(&f.width, "width", d.Width, "output width")
 	fs.IntVar(&f.height, "height", d.Height, "output height")

@@ -266,7 +266,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"nope"}, {"push", "--bogus"}, {"push", "--width", "abc"}, {"push", "a", "b"},
 		{"push", "ftp://host/x"}, {"push", "--input", ""}, {"push", "--pix-fmt", "yuv420p"},
-		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp9", "rtsp://h/x"},
+		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp7", "rtsp://h/x"},
 		{"push", "--width", "100", "--height", "20"}, {"dump", "--bitrate", "-1"}, {"serve", "extra"},
 		{"encoders", "x"}, {"push", "--frame-ahead", "-5"}, {"push", "--blocking"},
 	} {
@@ -358,7 +358,9 @@ func TestDumpRuns(t *testing.T) {
 
 func TestEncodersCommand(t *testing.T) {
 	out, _, code := runCmd(t, nil, "encoders")
-	if code != 0 || !regexp.MustCompile(`x264enc\s+h264\s+software\s+yes\s+yes\s+.*libx264`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`x264enc\s+h264\s+software\s+yes\s+.*libx264`).MatchString(out) ||
+		!regexp.MustCompile(`nvh264enc\s+h264\s+hardware\s+(yes|no)\s+.*h264_nvenc`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^h264: \S+ \((software|hardware)`).MatchString(out) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
@@ -581,5 +583,29 @@ func TestPushInputStream(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(probe)); got != "h264,320,240,30" {
 		t.Errorf("ffprobe %s", got)
+	}
+}
+
+// TestPushRecord: push --record writes the stream it sends to a file as
+// well, with every frame, and the summary lists both outputs.
+func TestPushRecord(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	stdout, stderr, code := runCmd(t, nil, "push", "--quiet", "--frames", "45", "--width", "320", "--height", "240",
+		"--listen", "127.0.0.1:0", "--record", rec)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Recording to "+rec+" too") || !strings.Contains(stdout, "Encoder: x264enc (software)") ||
+		!regexp.MustCompile(rec+`: 45 frames, \d+ bytes, ok`).MatchString(stdout) {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+		"stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", rec).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(probe)); got != "h264,320,240,45" {
+		t.Errorf("record: %s", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"image"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ func runPush(e env, args []string) error {
 	path := fs.String("path", "video", "stream path on the embedded server")
 	quiet := fs.Bool("quiet", false, "no status line and no connection messages")
 	noReconnect := fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of the server instead of reconnecting")
+	record := fs.String("record", "", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
@@ -62,7 +64,7 @@ func runPush(e env, args []string) error {
 	var (
 		reader *mpegserver.Reader
 		only   map[string]bool // with a decoded input: the flags given, which win over its settings
-		extra  = []mpegserver.Option{mpegserver.Reconnect(!*noReconnect)}
+		extra  = []mpegserver.Option{mpegserver.Reconnect(!*noReconnect), mpegserver.Record(*record)}
 	)
 	if *input != "testsrc" && *input != "-" {
 		only = map[string]bool{}
@@ -127,7 +129,15 @@ func runPush(e env, args []string) error {
 		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
 			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
 		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
+	case "flv":
+		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps over RTMP to %s\nWatch it with:\n  ffplay %s\n",
+			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown)
 	case "mpegts":
+		if strings.HasPrefix(strings.ToLower(addr), "srt:") {
+			fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps as MPEG-TS over SRT (caller) to %s\nThe receiver listens; to watch on its machine:\n  ffplay 'srt://:PORT?mode=listener'\n",
+				cfg.Width, cfg.Height, cfg.FrameRate, shown)
+			break
+		}
 		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps as MPEG-TS over UDP to %s\nWatch it there with:\n  ffplay %s\n",
 			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown)
 	case "hls":
@@ -135,6 +145,17 @@ func runPush(e env, args []string) error {
 			cfg.Width, cfg.Height, cfg.FrameRate, shown, cfg.PlaylistLength)
 	default:
 		fmt.Fprintf(e.stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
+	}
+
+	if *record != "" {
+		fmt.Fprintf(e.stdout, "Recording to %s too (one encoder for both)\n", mpegserver.Redact(*record))
+	}
+	if el, hw := mpegserver.EncoderFor(cfg.Codec); el != "" {
+		kind := "software"
+		if hw {
+			kind = "hardware"
+		}
+		fmt.Fprintf(e.stdout, "Encoder: %s (%s) for --codec %s\n", el, kind, cfg.Codec)
 	}
 
 	ctx := e.ctx
@@ -348,6 +369,8 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
 					if ev.Attempt > 1 && (ev.Attempt <= 3 || ev.Attempt%10 == 0) {
 						fmt.Fprintf(w, "reconnecting: attempt %d\n", ev.Attempt)
 					}
+				case mpegserver.OutputFailed:
+					fmt.Fprintf(w, "output dropped, the others go on: %v\n", ev.Err)
 				case mpegserver.Reconnected:
 					state = "up"
 					cur := s.Stats()
@@ -398,4 +421,11 @@ func printSummary(w io.Writer, st mpegserver.Stats, wall time.Duration) {
 		fmt.Fprintf(w, ", %d reconnects, down %.2f s (%d frames dropped while down)", st.Reconnects, st.Down.Seconds(), st.Dropped)
 	}
 	fmt.Fprintln(w)
+	for _, o := range st.Outputs {
+		state := "ok"
+		if o.Err != nil {
+			state = "failed: " + o.Err.Error()
+		}
+		fmt.Fprintf(w, "  %s: %d frames, %d bytes, %s\n", o.Address, o.Frames, o.Bytes, state)
+	}
 }

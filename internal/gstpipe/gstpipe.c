@@ -160,6 +160,7 @@ GstFlowReturn ms_end_of_stream(GstElement *src) {
 struct MsCounts {
 	gint64 frames;
 	gint64 bytes;
+	int drains; // posts "mpegserver-drained" at EOS
 };
 
 // ms_probe counts buffers and, when EOS passes, posts an application
@@ -168,6 +169,8 @@ struct MsCounts {
 // on.
 static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
 	MsCounts *c = user_data;
+	if (!c->drains && (info->type & GST_PAD_PROBE_TYPE_BUFFER) == 0)
+		return GST_PAD_PROBE_OK;
 	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
 		GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
 		__atomic_add_fetch(&c->frames, 1, __ATOMIC_RELAXED);
@@ -186,11 +189,12 @@ static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer u
 	return GST_PAD_PROBE_OK;
 }
 
-MsCounts *ms_watch_output(GstElement *e) {
+MsCounts *ms_watch_output(GstElement *e, int drains) {
 	GstPad *pad = gst_element_get_static_pad(e, "src");
 	if (pad == NULL)
 		return NULL;
 	MsCounts *c = g_new0(MsCounts, 1);
+	c->drains = drains;
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER, ms_probe, c, g_free);
 	gst_object_unref(pad);
 	return c;
@@ -268,7 +272,7 @@ GstBus *ms_pipeline_bus(GstElement *pipe) {
 int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
 	memset(out, 0, sizeof(*out));
 	GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout,
-		GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION);
+		GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION | GST_MESSAGE_ELEMENT);
 	if (msg == NULL)
 		return MS_MSG_NONE;
 	GError *err = NULL;
@@ -292,6 +296,23 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
 		out->kind = st != NULL && gst_structure_has_name(st, "mpegserver-drained") ? MS_MSG_DRAINED : MS_MSG_OTHER;
 		break;
 	}
+	case GST_MESSAGE_ELEMENT: {
+		// With message-forward (ms_forward_messages), a child's EOS comes
+		// wrapped: it says that one sink has finished.
+		const GstStructure *st = gst_message_get_structure(msg);
+		const GValue *v = st != NULL && gst_structure_has_name(st, "GstBinForwarded") ?
+			gst_structure_get_value(st, "message") : NULL;
+		GstMessage *inner = v != NULL ? g_value_get_boxed(v) : NULL;
+		if (inner != NULL && GST_MESSAGE_TYPE(inner) == GST_MESSAGE_EOS && GST_MESSAGE_SRC(inner) != NULL) {
+			out->kind = MS_MSG_SINK_EOS;
+			out->src = g_strdup(GST_OBJECT_NAME(GST_MESSAGE_SRC(inner)));
+			out->path = gst_object_get_path_string(GST_MESSAGE_SRC(inner));
+		} else {
+			out->kind = MS_MSG_OTHER;
+		}
+		gst_message_unref(msg);
+		return out->kind;
+	}
 	default:
 		out->kind = MS_MSG_OTHER;
 	}
@@ -300,10 +321,19 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out) {
 		g_error_free(err);
 	}
 	out->debug = debug;
-	if (GST_MESSAGE_SRC(msg) != NULL)
+	if (GST_MESSAGE_SRC(msg) != NULL) {
 		out->src = g_strdup(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)));
+		out->path = gst_object_get_path_string(GST_MESSAGE_SRC(msg));
+	}
 	gst_message_unref(msg);
 	return out->kind;
+}
+
+// ms_forward_messages makes the pipeline pass on its children's messages
+// too (wrapped as "GstBinForwarded"), so each sink's own EOS is seen, not
+// only the pipeline's, which never comes while one output has failed.
+void ms_forward_messages(GstElement *pipe) {
+	g_object_set(pipe, "message-forward", TRUE, NULL);
 }
 
 // ms_bus_wake posts a message that wakes a waiting ms_bus_pop. It has no

@@ -67,6 +67,12 @@ type Spec struct {
 	// PoolBuffers bounds the buffer pool frames are converted into
 	// (0: no pool, a fresh buffer a frame).
 	PoolBuffers int
+	// Branches, when not empty, splits the chain: Elements[Branches[0]-1]
+	// is a tee, and branch k, Elements[Branches[k]:Branches[k+1]] (the
+	// last one to the end), is linked from it. What leaves each branch's
+	// first element is counted (BranchEncoded), and every sink's own EOS
+	// is reported (EventSinkEOS).
+	Branches []int
 }
 
 // Frame is one source frame in Go memory, read once by Push.
@@ -90,12 +96,16 @@ const (
 	EventDrained
 	// EventEOS: the pipeline's sinks have all finished.
 	EventEOS
+	// EventSinkEOS: one sink (Source, Path) has finished; reported only
+	// for a pipeline with branches.
+	EventSinkEOS
 )
 
 // Event is one bus message of interest.
 type Event struct {
 	Kind    EventKind
 	Source  string // the element that posted it
+	Path    string // its path in the pipeline, "/GstPipeline:pipeline0/GstBin:name/..."
 	Message string
 	Debug   string
 	// OpenFailed: an error saying a resource could not be opened (the
@@ -147,6 +157,8 @@ type Pipeline struct {
 	counts     *C.MsCounts
 	frames     int64 // Encoded's answer after Release
 	bytes      int64
+	branches   []*C.MsCounts // per branch, while not released
+	branchN    [][2]int64    // BranchEncoded's answers after Release
 	pool       *C.GstBufferPool
 	bt709      C.int
 	flowHandle cgo.Handle
@@ -202,8 +214,8 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	if err := p.pipe.AddMany(p.elems...); err != nil {
 		return fmt.Errorf("adding elements: %v", err)
 	}
-	if err := gst.ElementLinkMany(p.elems...); err != nil {
-		return fmt.Errorf("linking elements: %v", err)
+	if err := p.link(s.Branches); err != nil {
+		return err
 	}
 	p.srcPtr = elemPtr(p.elems[0])
 	cs := C.CString(s.SourceCaps)
@@ -225,8 +237,54 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	}
 	// The counts are freed with the pad, which lives as long as p.elems
 	// holds the element: reading them is safe while p is.
-	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]))
+	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]), 1)
+	for _, b := range s.Branches {
+		p.branches = append(p.branches, C.ms_watch_output(elemPtr(p.elems[b]), 0))
+	}
+	if len(s.Branches) > 0 {
+		C.ms_forward_messages(p.pipePtr)
+	}
 	runtime.KeepAlive(p.elems)
+	return nil
+}
+
+// link links the chain in order, or, with branches, the chain up to the
+// tee and each branch from it.
+func (p *Pipeline) link(branches []int) error {
+	end := len(p.elems)
+	if len(branches) > 0 {
+		end = branches[0]
+	}
+	for i, b := range branches {
+		if b < 2 || b >= len(p.elems) || (i > 0 && b <= branches[i-1]) {
+			return fmt.Errorf("gstpipe: bad branch start %d", b)
+		}
+	}
+	if err := linkChain(p.elems[:end]); err != nil {
+		return err
+	}
+	for i, b := range branches {
+		bend := len(p.elems)
+		if i+1 < len(branches) {
+			bend = branches[i+1]
+		}
+		if err := p.elems[end-1].Link(p.elems[b]); err != nil {
+			return fmt.Errorf("linking branch %d to the tee: %v", i, err)
+		}
+		if err := linkChain(p.elems[b:bend]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func linkChain(elems []*gst.Element) error {
+	if len(elems) < 2 {
+		return nil
+	}
+	if err := gst.ElementLinkMany(elems...); err != nil {
+		return fmt.Errorf("linking elements: %v", err)
+	}
 	return nil
 }
 
@@ -307,7 +365,7 @@ func popBus(bus *C.GstBus, timeout time.Duration) (Event, bool) {
 	if kind == C.MS_MSG_NONE {
 		return Event{}, false
 	}
-	ev := Event{Kind: eventOther, Source: takeC(m.src), Message: takeC(m.text), Debug: takeC(m.debug),
+	ev := Event{Kind: eventOther, Source: takeC(m.src), Path: takeC(m.path), Message: takeC(m.text), Debug: takeC(m.debug),
 		OpenFailed: m.open_failed != 0, IOFailed: m.io_failed != 0}
 	switch kind {
 	case C.MS_MSG_ERROR:
@@ -318,6 +376,8 @@ func popBus(bus *C.GstBus, timeout time.Duration) (Event, bool) {
 		ev.Kind = EventDrained
 	case C.MS_MSG_EOS:
 		ev.Kind = EventEOS
+	case C.MS_MSG_SINK_EOS:
+		ev.Kind = EventSinkEOS
 	}
 	return ev, true
 }
@@ -390,6 +450,10 @@ func (p *Pipeline) Release() {
 	p.released = true
 	p.frames, p.bytes = int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
 	p.counts = nil // freed with its pad, below
+	for _, c := range p.branches {
+		p.branchN = append(p.branchN, [2]int64{int64(C.ms_counts_frames(c)), int64(C.ms_counts_bytes(c))})
+	}
+	p.branches = nil
 	// Buffers still held downstream keep the pool alive until freed.
 	C.ms_free_pool(p.pool)
 	p.pool = nil
@@ -483,6 +547,25 @@ func (p *Pipeline) Encoded() (frames, bytes int64) {
 		return p.frames, p.bytes
 	}
 	f, b := int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
+	runtime.KeepAlive(p.elems)
+	return f, b
+}
+
+// BranchEncoded returns the frames and bytes that have entered branch k
+// (0 and 0 for a pipeline without branches).
+func (p *Pipeline) BranchEncoded(k int) (frames, bytes int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		if k < len(p.branchN) {
+			return p.branchN[k][0], p.branchN[k][1]
+		}
+		return 0, 0
+	}
+	if k >= len(p.branches) {
+		return 0, 0
+	}
+	f, b := int64(C.ms_counts_frames(p.branches[k])), int64(C.ms_counts_bytes(p.branches[k]))
 	runtime.KeepAlive(p.elems)
 	return f, b
 }

@@ -21,19 +21,20 @@ guint64 ms_level_buffers(GstElement *src);
 GstFlowReturn ms_end_of_stream(GstElement *src);
 
 typedef struct MsCounts MsCounts;
-MsCounts *ms_watch_output(GstElement *e);
+MsCounts *ms_watch_output(GstElement *e, int drains);
 gint64 ms_counts_frames(MsCounts *c);
 gint64 ms_counts_bytes(MsCounts *c);
 
 void ms_nosync(GstElement *pipe);
 void ms_flow_callbacks(GstElement *e, uintptr_t h);
 gint64 ms_running_time(GstElement *pipe);
-enum { MS_MSG_NONE, MS_MSG_ERROR, MS_MSG_WARNING, MS_MSG_EOS, MS_MSG_DRAINED, MS_MSG_OTHER };
+enum { MS_MSG_NONE, MS_MSG_ERROR, MS_MSG_WARNING, MS_MSG_EOS, MS_MSG_DRAINED, MS_MSG_SINK_EOS, MS_MSG_OTHER };
 
 // MsBusMsg is what ms_bus_pop copies out of a bus message.
 typedef struct {
 	int kind;
 	char *src;   // name of the posting element, or NULL
+	char *path;  // its path in the pipeline ("/GstPipeline:pipeline0/..."), or NULL
 	char *text;  // error or warning text, or NULL
 	char *debug; // debug text, or NULL
 	int open_failed;
@@ -43,6 +44,7 @@ typedef struct {
 GstBus *ms_pipeline_bus(GstElement *pipe);
 int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
 void ms_bus_wake(GstBus *bus);
+void ms_forward_messages(GstElement *pipe);
 
 void ms_quiet_gio(void);
 void ms_trim_heap(void);

@@ -1,0 +1,187 @@
+package testutil
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nginxModule is Debian's libnginx-mod-rtmp.
+const nginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+// RTMPServer is nginx with the RTMP module, run by one test on a free
+// loopback port, recording every published stream to Dir/<name>.flv.
+type RTMPServer struct {
+	URL string // rtmp://127.0.0.1:port/live
+	Dir string // where recordings go
+	log string
+	cmd *exec.Cmd
+}
+
+// StartRTMP starts nginx-rtmp for one test (stopped when it ends). It
+// skips when nginx or its RTMP module is not installed (make deps).
+func StartRTMP(t testing.TB) *RTMPServer {
+	t.Helper()
+	NeedTool(t, "nginx")
+	if _, err := os.Stat(nginxModule); err != nil {
+		t.Skip("libnginx-mod-rtmp not installed (make deps)")
+	}
+	addr := FreeAddr(t)
+	dir := t.TempDir()
+	s := &RTMPServer{URL: "rtmp://" + addr + "/live", Dir: filepath.Join(dir, "rec"), log: filepath.Join(dir, "error.log")}
+	if err := os.Mkdir(s.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// One process, in the foreground, writing only inside the temp dir.
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[2]s info;
+load_module %[3]s;
+events { worker_connections 64; }
+rtmp {
+  server {
+    listen %[4]s;
+    application live {
+      live on;
+      record all;
+      record_path %[5]s;
+      record_unique off;
+    }
+  }
+}
+`, dir, s.log, nginxModule, addr, s.Dir)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command("nginx", "-c", confPath, "-p", dir, "-e", s.log)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	waitListening(t, addr, s.cmd)
+	return s
+}
+
+// Stop ends nginx (idempotent).
+func (s *RTMPServer) Stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// WaitLog waits until nginx's log has n lines containing substr
+// ("disconnect" once a publisher has gone and its recording is closed).
+func (s *RTMPServer) WaitLog(t testing.TB, substr string, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		b, _ := os.ReadFile(s.log)
+		if strings.Count(string(b), substr) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx did not log %q %d times within %v:\n%s", substr, n, within, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitListening waits until a TCP port accepts connections.
+func waitListening(t testing.TB, addr string, cmd *exec.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: nothing listening on %s: %v", cmd.Path, addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// SRTReceiver is srt-live-transmit listening on a free loopback UDP port
+// and writing what one caller sends to a file; it exits when the caller
+// disconnects.
+type SRTReceiver struct {
+	Port int
+	File string
+	cmd  *exec.Cmd
+	done chan struct{}
+	errb strings.Builder
+}
+
+// StartSRT starts the receiver for one test. It skips when srt-tools is
+// not installed (make deps).
+func StartSRT(t testing.TB, query string) *SRTReceiver {
+	t.Helper()
+	NeedTool(t, "srt-live-transmit")
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &SRTReceiver{Port: pc.LocalAddr().(*net.UDPAddr).Port, File: filepath.Join(t.TempDir(), "srt.ts"), done: make(chan struct{})}
+	pc.Close()
+	f, err := os.Create(r.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := fmt.Sprintf("srt://127.0.0.1:%d?mode=listener%s", r.Port, query)
+	// -a:no: exit once the caller has gone, with the file complete.
+	r.cmd = exec.Command("srt-live-transmit", "-a:no", "-q", uri, "file://con")
+	r.cmd.Stdout, r.cmd.Stderr = f, &r.errb
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = r.cmd.Wait(); f.Close(); close(r.done) }()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+	WaitUDPBound(t, r.Port)
+	return r
+}
+
+// Wait waits for the receiver to exit (its caller gone) and returns what
+// it printed on stderr.
+func (r *SRTReceiver) Wait(t testing.TB, within time.Duration) string {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(within):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+		t.Errorf("srt-live-transmit did not exit within %v after the caller left", within)
+	}
+	return r.errb.String()
+}
+
+// WaitUDPBound waits until something on this machine has bound the UDP
+// port (a receiver is ready before the first datagram leaves).
+func WaitUDPBound(t testing.TB, port int) {
+	t.Helper()
+	hex := fmt.Sprintf(":%04X ", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			t.Skip("no /proc/net/udp")
+		}
+		if strings.Contains(string(b), hex) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing bound UDP port %d", port)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,169 @@
+package mpegserver_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+)
+
+// pushFrames serves n test frames blocking, then closes.
+func pushFrames(t *testing.T, s *mpegserver.Server, n, w, h int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if err := s.ServeFrameBlock(testFrame(w, h, i)); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRTMPOutput: FLV over RTMP to nginx-rtmp, which records it: every
+// frame arrives, at the size asked, keyframes every GOP, no B-frames.
+func TestRTMPOutput(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	srv := testutil.StartRTMP(t)
+	const n, gop = 60, 15
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop))
+	addr := srv.URL + "/cam"
+	if err := s.Setup(addr); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.Parameter(mpegserver.KeyFormatName); f != "flv" {
+		t.Errorf("formatName %v", f)
+	}
+	line, _ := s.LaunchLine()
+	if !strings.Contains(line, "flvmux streamable=true ! rtmp2sink location=\""+addr+"\"") {
+		t.Errorf("launch line %s", line)
+	}
+	pushFrames(t, s, n, 320, 240)
+	srv.WaitLog(t, "disconnect", 1, 10*time.Second)
+	got, keys := ffprobeFrames(t, filepath.Join(srv.Dir, "cam.flv"))
+	t.Logf("%s: %s, keyframes at %v", addr, got, keys)
+	if got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("ffprobe %q, want h264,320,240,%d", got, n)
+	}
+	if !equalInts(keys, []int{0, 15, 30, 45}) {
+		t.Errorf("keyframes at %v", keys)
+	}
+	if b := bFrames(t, filepath.Join(srv.Dir, "cam.flv")); b != 0 {
+		t.Errorf("%d B-frames, none asked", b)
+	}
+}
+
+// bFrames counts a file's B-frames.
+func bFrames(t *testing.T, file string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type",
+		"-of", "csv=p=0", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(out), "B")
+}
+
+// TestRTMPSetupErrors: only H.264 goes to RTMP, said at Setup; a refused
+// port fails at once, a silent one within SetupTimeout; the server stays
+// usable for a good address afterwards.
+func TestRTMPSetupErrors(t *testing.T) {
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.Codec("libx265"), mpegserver.SetupTimeout(time.Second))
+	err := s.Setup("rtmp://127.0.0.1:1/live/x")
+	if !errors.Is(err, mpegserver.ErrUnknownCodec) || !strings.Contains(err.Error(), "H.264 only") {
+		t.Errorf("x265 to RTMP: %v", err)
+	}
+	s.SetParameters(map[string]any{"codecName": "libvpx"})
+	if err := s.Setup("rtmp://127.0.0.1:1/live/x"); !errors.Is(err, mpegserver.ErrUnknownCodec) {
+		t.Errorf("vp8 to RTMP: %v", err)
+	}
+	s.SetParameters(map[string]any{"codecName": "libx264"})
+	if err := s.Setup("rtmp://127.0.0.1:1/live"); !errors.Is(err, mpegserver.ErrUnsupportedAddress) {
+		t.Errorf("no stream name: %v", err)
+	}
+	start := time.Now()
+	if err := s.Setup("rtmp://" + testutil.FreeAddr(t) + "/live/x"); !errors.Is(err, mpegserver.ErrUnreachable) || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("refused port: %v after %v", err, time.Since(start))
+	}
+	start = time.Now()
+	err = s.Setup("rtmp://" + testutil.SilentServer(t) + "/live/x")
+	if took := time.Since(start); !errors.Is(err, mpegserver.ErrUnreachable) || took < 900*time.Millisecond || took > 3*time.Second {
+		t.Errorf("silent server: %v after %v (SetupTimeout 1 s)", err, took)
+	}
+	t.Logf("silent server: %v", err)
+	srv := testutil.StartRTMP(t)
+	if err := s.Setup(srv.URL + "/after"); err != nil {
+		t.Fatalf("good address after errors: %v", err)
+	}
+	pushFrames(t, s, 10, 320, 240)
+}
+
+// TestSRTOutput: MPEG-TS over SRT, caller to srt-live-transmit, which
+// writes the file: every frame arrives (the last ones too: Close waits
+// out the SRT latency), keyframes every GOP.
+func TestSRTOutput(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	rx := testutil.StartSRT(t, "&streamid=cam1")
+	const n, gop = 60, 15
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop))
+	addr := fmt.Sprintf("srt://127.0.0.1:%d?streamid=cam1&latency=80", rx.Port)
+	if err := s.Setup(addr); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := s.LaunchLine()
+	if !strings.Contains(line, "mpegtsmux alignment=7 ! srtsink uri=\"srt://127.0.0.1:") || !strings.Contains(line, "poll-timeout=1000") ||
+		!strings.Contains(line, "latency=80 streamid=\"cam1\"") {
+		t.Errorf("launch line %s", line)
+	}
+	pushFrames(t, s, n, 320, 240)
+	stderr := rx.Wait(t, 10*time.Second)
+	got, keys := ffprobeFrames(t, rx.File)
+	t.Logf("%s: %s, keyframes at %v", addr, got, keys)
+	if got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("ffprobe %q, want h264,320,240,%d (receiver: %s)", got, n, stderr)
+	}
+	if !equalInts(keys, []int{0, 15, 30, 45}) {
+		t.Errorf("keyframes at %v", keys)
+	}
+}
+
+// TestSRTSetupErrors: a closed port fails at once, a silent one within
+// SetupTimeout, a listener-mode or malformed address at once; passwords
+// never printed.
+func TestSRTSetupErrors(t *testing.T) {
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.SetupTimeout(time.Second))
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	start := time.Now()
+	err = s.Setup(fmt.Sprintf("srt://127.0.0.1:%d?passphrase=verysecretphrase", port))
+	if took := time.Since(start); !errors.Is(err, mpegserver.ErrUnreachable) || took < 900*time.Millisecond || took > 3*time.Second {
+		t.Errorf("silent port: %v after %v", err, took)
+	}
+	if strings.Contains(err.Error(), "verysecret") {
+		t.Errorf("passphrase printed: %v", err)
+	}
+	pc.Close()
+	start = time.Now()
+	if err := s.Setup(fmt.Sprintf("srt://127.0.0.1:%d", port)); !errors.Is(err, mpegserver.ErrUnreachable) || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("closed port: %v after %v", err, time.Since(start))
+	}
+	for _, bad := range []string{"srt://127.0.0.1:9000?mode=listener", "srt://127.0.0.1", "srt://127.0.0.1:9000?latency=x",
+		"srt://127.0.0.1:9000?foo=1", "srt://127.0.0.1:9000?passphrase=short"} {
+		if err := s.Setup(bad); !errors.Is(err, mpegserver.ErrUnsupportedAddress) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if got := mpegserver.Redact("srt://h:1?streamid=a&passphrase=verysecretphrase"); got != "srt://h:1?streamid=a&passphrase=REDACTED" {
+		t.Errorf("Redact: %s", got)
+	}
+}
