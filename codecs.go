@@ -41,12 +41,10 @@ func h26xParser(fam string) gstpipe.Element {
 	return gstpipe.Element{Factory: fam + "parse", Props: []gstpipe.Prop{{Name: "config-interval", Value: "-1"}}}
 }
 
-// vpxCaps pins profile 0: vp8enc and vp9enc read the profile from
-// downstream caps and fail ("Invalid vpx profile") when a sink takes ANY,
-// as rtspclientsink does.
-func vpxCaps(fam string) gstpipe.Element {
-	return gstpipe.Element{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: "video/x-" + fam + ",profile=(string)0"}}}
-}
+// vp8Caps pins profile 0: vp8enc reads the profile from downstream caps
+// and fails ("Invalid vpx profile") when a sink takes ANY, as
+// rtspclientsink does.
+var vp8Caps = gstpipe.Element{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: "video/x-vp8,profile=(string)0"}}}
 
 // encoderTable is every encoder the library drives, software first within
 // a family for the listing; hardware ones are preferred by plain names.
@@ -54,8 +52,10 @@ var encoderTable = []*encoder{
 	{Element: "x264enc", Family: famH264, After: h26xParser(famH264), BFrames: true, props: x264Props},
 	{Element: "x265enc", Family: famH265, After: h26xParser(famH265), BFrames: true, props: x265Props},
 	{Element: "openh264enc", Family: famH264, After: h26xParser(famH264), props: openh264Props},
-	{Element: "vp8enc", Family: famVP8, After: vpxCaps(famVP8), props: vpxProps(famVP8)},
-	{Element: "vp9enc", Family: famVP9, After: vpxCaps(famVP9), props: vpxProps(famVP9)},
+	{Element: "vp8enc", Family: famVP8, After: vp8Caps, props: vpxProps(famVP8)},
+	// vp9parse fills in what mp4mux needs (chroma-format) and, like the
+	// caps for VP8, gives vp9enc a profile to read downstream.
+	{Element: "vp9enc", Family: famVP9, After: gstpipe.Element{Factory: "vp9parse"}, props: vpxProps(famVP9)},
 	// av1parse turns the encoder's OBU stream into what muxers take.
 	{Element: "av1enc", Family: famAV1, After: gstpipe.Element{Factory: "av1parse"}, props: av1Props},
 	{Element: "nvh264enc", Family: famH264, Hardware: true, After: h26xParser(famH264), BFrames: true, props: nvencProps},

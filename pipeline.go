@@ -123,6 +123,11 @@ func compile(c Config, skip ...string) (description, error) {
 	d.sourceCaps = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1,colorimetry=%s",
 		ws, hs, fr, colorimetry)
 	d.outputCaps = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", c.Width, c.Height, fr)
+	if enc.Family == famVP9 {
+		// mp4mux (1.22) reads VP9's chroma site from the caps and crashes
+		// the process when there is none (a NULL string compared).
+		d.outputCaps += ",chroma-site=mpeg2"
+	}
 	d.elements = []gstpipe.Element{
 		{Factory: "appsrc", Props: []gstpipe.Prop{
 			// A stream plays in real time; a file is written as fast as
