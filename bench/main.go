@@ -40,7 +40,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5", "which figures to run")
+	figures = flag.String("figures", "1,2,3,4,5,6", "which figures to run")
 )
 
 type size struct{ w, h int }
@@ -71,6 +71,9 @@ func main() {
 	}
 	if want("5") {
 		r.scale, r.scaleWindow = figScale(), scaleWindow()
+	}
+	if want("6") {
+		r.outputs = figOutputs(tmp)
 	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
 	fmt.Print(md)
@@ -338,8 +341,14 @@ type latRow struct {
 // reader decodes the stream with ffmpeg and reports each frame index with
 // the time it came out of the decoder.
 func reader(ctx context.Context, url string, sz size, got func(idx int, at time.Time)) (*exec.Cmd, error) {
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-fflags", "nobuffer", "-flags", "low_delay",
-		"-rtsp_transport", "tcp", "-i", url, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
+	return readerArgs(ctx, sz, got, "-rtsp_transport", "tcp", "-i", url)
+}
+
+// readerArgs is reader with ffmpeg's input options given.
+func readerArgs(ctx context.Context, sz size, got func(idx int, at time.Time), input ...string) (*exec.Cmd, error) {
+	args := append([]string{"-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"}, input...)
+	args = append(args, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ type report struct {
 	memory      memResult
 	scale       []scaleStep
 	scaleWindow time.Duration
+	outputs     []outRow
 }
 
 func machineInfo() string {
@@ -139,6 +140,17 @@ func (r *report) markdown(chart string) string {
 			}
 		}
 		w("\nReal-time streams held: library **%d**, ffmpeg processes **%d**.\n\n", libMax, ffMax)
+	}
+	if len(r.outputs) > 0 {
+		w("## 6. Outputs\n\n")
+		w("The same push, 640×360 at 30 fps (x264 veryfast, zerolatency, frames ahead 1, paced by ServeFrameBlock), to each output, each read on loopback by `ffmpeg -fflags nobuffer -flags low_delay` decoding to raw frames: ")
+		w("RTSP through the embedded server; RTMP through nginx-rtmp; SRT with ffmpeg listening (latency 120 ms, SRT's own receive delay, is in the figure); MPEG-TS over UDP with ffmpeg listening. ")
+		w("Latency is push → decoded by the reader, frames identified by the index drawn into them, frames before index 60 left out. CPU per frame is this process's user + system time over the push divided by the frames pushed (encoding included; the reader and the server are other processes).\n\n")
+		w("| output | p50 | p99 | frames | CPU per frame |\n|---|---|---|---|---|\n")
+		for _, o := range r.outputs {
+			w("| %s | %s | %s | %d | %s |\n", o.output, ms(o.p50), ms(o.p99), o.n, ms(o.cpu))
+		}
+		w("\n")
 	}
 	return b.String()
 }

@@ -31,13 +31,28 @@ func StartRTMP(t testing.TB) *RTMPServer {
 	if _, err := os.Stat(nginxModule); err != nil {
 		t.Skip("libnginx-mod-rtmp not installed (make deps)")
 	}
-	addr := FreeAddr(t)
-	dir := t.TempDir()
-	s := &RTMPServer{URL: "rtmp://" + addr + "/live", Dir: filepath.Join(dir, "rec"), log: filepath.Join(dir, "error.log")}
-	if err := os.Mkdir(s.Dir, 0o755); err != nil {
+	s, err := RunRTMP(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	// One process, in the foreground, writing only inside the temp dir.
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// RunRTMP starts nginx-rtmp on a free loopback port with its files in dir
+// and waits until it listens; Stop ends it.
+func RunRTMP(dir string) (*RTMPServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &RTMPServer{URL: "rtmp://" + addr + "/live", Dir: filepath.Join(dir, "rec"), log: filepath.Join(dir, "error.log")}
+	if err := os.Mkdir(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	// One process, in the foreground, writing only inside dir.
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -59,15 +74,17 @@ rtmp {
 `, dir, s.log, nginxModule, addr, s.Dir)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.cmd = exec.Command("nginx", "-c", confPath, "-p", dir, "-e", s.log)
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(s.Stop)
-	waitListening(t, addr, s.cmd)
-	return s
+	if err := waitListening(addr); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Stop ends nginx (idempotent).
@@ -96,17 +113,16 @@ func (s *RTMPServer) WaitLog(t testing.TB, substr string, n int, within time.Dur
 }
 
 // waitListening waits until a TCP port accepts connections.
-func waitListening(t testing.TB, addr string, cmd *exec.Cmd) {
-	t.Helper()
+func waitListening(addr string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: nothing listening on %s: %v", cmd.Path, addr, err)
+			return fmt.Errorf("nothing listening on %s: %v", addr, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
