@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
@@ -139,4 +141,43 @@ func ExampleParseRational() {
 func ExampleRedact() {
 	fmt.Println(mpegserver.Redact("rtsp://admin:hunter2@cam.local:554/live"))
 	// Output: rtsp://admin:REDACTED@cam.local:554/live
+}
+
+// Stream and record at once: one encoder, the same frames to the server
+// and to a file. If the server goes away, the file goes on (an
+// OutputFailed event says so) and Close reports the lost output.
+func ExampleRecord() {
+	relay := &rtspserver.Server{}
+	if err := relay.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer relay.Close()
+	dir, err := os.MkdirTemp("", "record")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	s := mpegserver.New()
+	if err := s.SetParameter(mpegserver.Size(320, 240), mpegserver.Record(filepath.Join(dir, "cam.mkv"))); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Setup(relay.URL("cam")); err != nil {
+		log.Fatal(err)
+	}
+	frame := make([]byte, 320*240*3)
+	for i := 0; i < 30; i++ {
+		if err := s.ServeFrameBlock(frame); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	for _, o := range s.Stats().Outputs {
+		fmt.Println(filepath.Base(o.Address), o.Frames, o.Err)
+	}
+	// Output:
+	// cam 30 <nil>
+	// cam.mkv 30 <nil>
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
-const pushSummary = `Serves frames to ADDRESS: rtsp://host:port/path, udp://host:port (MPEG-TS),
-a .m3u8 path (HLS), or a file. Without ADDRESS it starts an RTSP server on
---listen and serves to its --path.
+const pushSummary = `Serves frames to ADDRESS: rtsp://host:port/path, rtmp://host/app/stream,
+srt://host:port, udp://host:port (MPEG-TS), a .m3u8 path (HLS), or a file;
+--record FILE writes the same stream to a file too. Without ADDRESS it
+starts an RTSP server on --listen and serves to its --path.
 
   --input testsrc   a test pattern drawn here: moving shapes, the frame number
                     and time, and the frame index as blocks along the top
