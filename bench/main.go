@@ -458,7 +458,7 @@ func latResult(who string, sz size, ahead string, rec *latRec) latRow {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	row := latRow{who: who, size: sz, ahead: ahead, p50: percentile(rec.lat, 0.5), p99: percentile(rec.lat, 0.99), n: len(rec.lat)}
-	log.Printf("figure 3: %s %v frames-ahead %s: p50 %v p99 %v (%d frames)", who, sz, ahead, row.p50.Round(time.Millisecond), row.p99.Round(time.Millisecond), row.n)
+	log.Printf("latency: %s %v frames-ahead %s: p50 %v p99 %v (%d frames)", who, sz, ahead, row.p50.Round(time.Millisecond), row.p99.Round(time.Millisecond), row.n)
 	return row
 }
 
