@@ -118,7 +118,7 @@ func TestEncodersThroughStreams(t *testing.T) {
 					t.Fatal(err)
 				}
 				pushFrames(t, s, n, 320, 240)
-				srv.WaitLog(t, "disconnect", 1, 10*time.Second)
+				srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
 				if got, keys := ffprobeFrames(t, filepath.Join(srv.Dir, "cam.flv")); got != fmt.Sprintf("h264,320,240,%d", n) || !equalInts(keys, []int{0, 15, 30}) {
 					t.Errorf("rtmp: %s, keyframes at %v", got, keys)
 				}

@@ -46,7 +46,7 @@ func TestRTMPOutput(t *testing.T) {
 		t.Errorf("launch line %s", line)
 	}
 	pushFrames(t, s, n, 320, 240)
-	srv.WaitLog(t, "disconnect", 1, 10*time.Second)
+	srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
 	got, keys := ffprobeFrames(t, filepath.Join(srv.Dir, "cam.flv"))
 	t.Logf("%s: %s, keyframes at %v", addr, got, keys)
 	if got != fmt.Sprintf("h264,320,240,%d", n) {
@@ -165,5 +165,144 @@ func TestSRTSetupErrors(t *testing.T) {
 	}
 	if got := mpegserver.Redact("srt://h:1?streamid=a&passphrase=verysecretphrase"); got != "srt://h:1?streamid=a&passphrase=REDACTED" {
 		t.Errorf("Redact: %s", got)
+	}
+}
+
+// TestRTMPReconnect: nginx stops mid-stream and comes back on the same
+// port: the stream sees the loss, reconnects by itself, and the new
+// recording starts with a keyframe and has frames.
+func TestRTMPReconnect(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	srv := testutil.StartRTMP(t)
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(15), mpegserver.Reconnect(true),
+		mpegserver.ReconnectMaxWait(500*time.Millisecond))
+	if err := s.Setup(srv.URL + "/cam"); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(kind mpegserver.EventKind) mpegserver.Event {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case ev := <-s.Events():
+				if ev.Kind == kind {
+					return ev
+				}
+			case <-deadline:
+				t.Fatalf("no %v event", kind)
+			}
+		}
+	}
+	i := 0
+	serve := func(n int) {
+		t.Helper()
+		for end := i + n; i < end; i++ {
+			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+		}
+	}
+	serve(30)
+	srv.WaitLog(t, "publish:", 1, 10*time.Second) // connected and publishing
+	srv.Stop()
+	stopped := time.Now()
+	done := make(chan struct{})
+	go func() { defer close(done); serve(90) }() // frames go on while the server is away
+	ev := wait(mpegserver.Disconnected)
+	t.Logf("loss seen after %v: %v", time.Since(stopped).Round(time.Millisecond), ev.Err)
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ev = wait(mpegserver.Reconnected)
+	t.Logf("reconnected at attempt %d, %v after the restart", ev.Attempt, time.Since(stopped).Round(time.Millisecond))
+	<-done
+	serve(60)
+	st := s.Stats()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
+	got, keys := ffprobeFrames(t, filepath.Join(srv.Dir, "cam.flv"))
+	t.Logf("after the restart nginx recorded %s, keyframes at %v; %d frames dropped while down, %d reconnects", got, keys, st.Dropped, st.Reconnects)
+	if !strings.HasPrefix(got, "h264,320,240,") || len(keys) == 0 || keys[0] != 0 || st.Reconnects != 1 {
+		t.Errorf("recording after the restart: %s, keyframes %v, reconnects %d", got, keys, st.Reconnects)
+	}
+	var frames int
+	fmt.Sscanf(strings.TrimPrefix(got, "h264,320,240,"), "%d", &frames)
+	if frames < 60 {
+		t.Errorf("%d frames recorded after the restart, want at least the last 60", frames)
+	}
+}
+
+// TestSRTReconnect: the receiver dies mid-stream and comes back on the
+// same port: the stream reports the loss, reconnects by itself, and the
+// new receiver gets a stream that decodes from its first keyframe.
+func TestSRTReconnect(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	rx := testutil.StartSRT(t, "")
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(15), mpegserver.Reconnect(true),
+		mpegserver.ReconnectMaxWait(500*time.Millisecond))
+	if err := s.Setup(fmt.Sprintf("srt://127.0.0.1:%d", rx.Port)); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan mpegserver.Event, 64)
+	go func() {
+		for ev := range s.Events() {
+			events <- ev
+		}
+	}()
+	wait := func(kind mpegserver.EventKind, within time.Duration) mpegserver.Event {
+		t.Helper()
+		deadline := time.After(within)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Kind == kind {
+					return ev
+				}
+			case <-deadline:
+				t.Fatalf("no %v event within %v", kind, within)
+			}
+		}
+	}
+	stop := make(chan struct{})
+	served := make(chan error, 1)
+	go func() { // a camera: a frame every 1/30 s until told to stop
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				served <- nil
+				return
+			default:
+			}
+			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+				served <- fmt.Errorf("frame %d: %w", i, err)
+				return
+			}
+		}
+	}()
+	time.Sleep(time.Second) // a second of stream to the first receiver
+	rx.Kill()
+	killed := time.Now()
+	ev := wait(mpegserver.Disconnected, 20*time.Second)
+	t.Logf("loss seen after %v: %v", time.Since(killed).Round(time.Millisecond), ev.Err)
+	rx2 := testutil.StartSRTOn(t, rx.Port, "")
+	ev = wait(mpegserver.Reconnected, 20*time.Second)
+	t.Logf("reconnected at attempt %d", ev.Attempt)
+	time.Sleep(2 * time.Second) // two seconds to the new receiver
+	close(stop)
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rx2.Wait(t, 10*time.Second)
+	got, keys := ffprobeFrames(t, rx2.File)
+	t.Logf("new receiver: %s, keyframes at %v", got, keys)
+	var n int
+	fmt.Sscanf(strings.TrimPrefix(got, "h264,320,240,"), "%d", &n)
+	if !strings.HasPrefix(got, "h264,320,240,") || n < 45 || len(keys) == 0 || keys[0] != 0 {
+		t.Errorf("new receiver got %s, keyframes %v", got, keys)
 	}
 }

@@ -98,7 +98,7 @@ func TestRecordLaunchLineRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, run, out)
 	}
-	srv.WaitLog(t, "disconnect", 1, 10*time.Second)
+	srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
 	for _, f := range []string{filepath.Join(srv.Dir, "line.flv"), rec} {
 		if got, keys := ffprobeFrames(t, f); got != "h264,320,240,60" || !equalInts(keys, []int{0, 10, 20, 30, 40, 50}) {
 			t.Errorf("%s: %s, keyframes %v", f, got, keys)

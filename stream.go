@@ -243,6 +243,15 @@ func (st *stream) outputOf(path string) int {
 	return -1
 }
 
+// fromSink says whether an element name is output k's sink (its last
+// element); k -1 means the only output.
+func (st *stream) fromSink(k int, name string) bool {
+	if k < 0 {
+		k = 0
+	}
+	return name != "" && name == st.p.ElementName(st.desc.outputs[k].end-1)
+}
+
 // outputErrors joins the errors of the outputs that failed while others
 // went on.
 func (st *stream) outputErrors() error {
@@ -290,6 +299,11 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 		case ev.OpenFailed, ev.IOFailed:
 			// rtspclientsink reports a server that went away mid-stream
 			// as a failure to read, write, or open again.
+			kind = ErrDisconnected
+		case t.Scheme != "rtsp" && t.Scheme != "rtsps" && st.fromSink(k, ev.Source):
+			// rtmp2sink and srtsink fail on a lost server with errors of
+			// their own ("Failed to connect", "Connection error", "Failed
+			// to write to SRT socket"): any error of theirs is the link's.
 			kind = ErrDisconnected
 		}
 		err := &PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind}

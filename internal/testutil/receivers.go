@@ -17,10 +17,12 @@ const nginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 // RTMPServer is nginx with the RTMP module, run by one test on a free
 // loopback port, recording every published stream to Dir/<name>.flv.
 type RTMPServer struct {
-	URL string // rtmp://127.0.0.1:port/live
-	Dir string // where recordings go
-	log string
-	cmd *exec.Cmd
+	URL  string // rtmp://127.0.0.1:port/live
+	Dir  string // where recordings go
+	log  string
+	conf string
+	addr string
+	cmd  *exec.Cmd
 }
 
 // StartRTMP starts nginx-rtmp for one test (stopped when it ends). It
@@ -76,15 +78,29 @@ rtmp {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command("nginx", "-c", confPath, "-p", dir, "-e", s.log)
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	if err := waitListening(addr); err != nil {
-		s.Stop()
+	s.conf, s.addr = confPath, addr
+	if err := s.start(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *RTMPServer) start() error {
+	s.cmd = exec.Command("nginx", "-c", s.conf, "-p", filepath.Dir(s.conf), "-e", s.log)
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	if err := waitListening(s.addr); err != nil {
+		s.Stop()
+		return err
+	}
+	return nil
+}
+
+// Restart starts nginx again on the same port after Stop.
+func (s *RTMPServer) Restart() error {
+	s.Stop()
+	return s.start()
 }
 
 // Stop ends nginx (idempotent).
@@ -96,7 +112,9 @@ func (s *RTMPServer) Stop() {
 }
 
 // WaitLog waits until nginx's log has n lines containing substr
-// ("disconnect" once a publisher has gone and its recording is closed).
+// (a publisher that leaves logs "deleteStream" twice, the second after
+// its recording is closed; a connection alone, as Setup's probe makes,
+// logs "disconnect").
 func (s *RTMPServer) WaitLog(t testing.TB, substr string, n int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -143,13 +161,20 @@ type SRTReceiver struct {
 // not installed (make deps).
 func StartSRT(t testing.TB, query string) *SRTReceiver {
 	t.Helper()
-	NeedTool(t, "srt-live-transmit")
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &SRTReceiver{Port: pc.LocalAddr().(*net.UDPAddr).Port, File: filepath.Join(t.TempDir(), "srt.ts"), done: make(chan struct{})}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
+	return StartSRTOn(t, port, query)
+}
+
+// StartSRTOn is StartSRT on a given port (a receiver that comes back).
+func StartSRTOn(t testing.TB, port int, query string) *SRTReceiver {
+	t.Helper()
+	NeedTool(t, "srt-live-transmit")
+	r := &SRTReceiver{Port: port, File: filepath.Join(t.TempDir(), "srt.ts"), done: make(chan struct{})}
 	f, err := os.Create(r.File)
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +190,12 @@ func StartSRT(t testing.TB, query string) *SRTReceiver {
 	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
 	WaitUDPBound(t, r.Port)
 	return r
+}
+
+// Kill stops the receiver at once, as a crash would.
+func (r *SRTReceiver) Kill() {
+	_ = r.cmd.Process.Kill()
+	<-r.done
 }
 
 // Wait waits for the receiver to exit (its caller gone) and returns what
