@@ -2,7 +2,9 @@
 // bands and a bouncing square (so motion is visible), the frame number and
 // wall-clock time as text, and, along the top, the frame index as a row of
 // black and white blocks that survives compression, so a reader can decode
-// it to find lost frames and measure latency.
+// it to find lost frames and measure latency. A second row of blocks holds
+// the wall-clock time the frame was drawn (milliseconds of the UTC day), so
+// a viewer on a machine with the same clock reads latency off the picture.
 package testpattern
 
 import "time"
@@ -61,18 +63,43 @@ func Draw(b []byte, w, h, index int, now time.Time) {
 	// Text: "#123456" and "15:04:05.000", on a dark band.
 	scale := max(1, h/120)
 	bw, bh := codeGeometry(w, h)
-	ty := bh + 2*scale + 2
+	ty := 2*bh + 2*scale + 2
 	fill(b, w, h, 0, ty-scale, w, 2*(glyphH+2)*scale+scale, [3]byte{black, black, black})
 	text(b, w, h, 2*scale, ty, scale, "#"+pad(index&Mask, 7))
 	text(b, w, h, 2*scale, ty+(glyphH+2)*scale, scale, now.Format("15:04:05.000"))
 
-	// The index code along the top.
-	fill(b, w, h, 0, 0, w, bh, [3]byte{black, black, black})
-	code := (index&Mask)<<checkBits | check(index)
+	// The index code along the top, the time code under it.
+	drawCode(b, w, h, 0, bw, bh, (index&Mask)<<checkBits|check(index))
+	ms := MillisOfDay(now)
+	drawCode(b, w, h, bh, bw, bh, ms<<timeCheckBits|timeCheck(ms))
+}
+
+// Time code layout: 27 bits of milliseconds since UTC midnight (a day has
+// 86 400 000 < 2^27) and 5 check bits: the same 32 bits as the index code.
+const (
+	timeBits      = 27
+	timeCheckBits = 5
+	// DayMillis is the length of the day the time code counts in.
+	DayMillis = 86_400_000
+)
+
+// MillisOfDay is t as the time code holds it.
+func MillisOfDay(t time.Time) int {
+	t = t.UTC()
+	y, m, d := t.Date()
+	return int(t.Sub(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)).Milliseconds())
+}
+
+func timeCheck(ms int) int {
+	return (ms ^ ms>>5 ^ ms>>10 ^ ms>>15 ^ ms>>20 ^ ms>>25 ^ 0x15) & 0x1f
+}
+
+// drawCode paints 32 bits as blocks between two white ones at row y0.
+func drawCode(b []byte, w, h, y0, bw, bh, code int) {
+	fill(b, w, h, 0, y0, w, bh, [3]byte{black, black, black})
 	for i := 0; i < blocks; i++ {
-		on := i == 0 || i == blocks-1 || code>>(indexBits+checkBits-i)&1 == 1
-		if on {
-			fill(b, w, h, i*bw, 0, bw, bh, [3]byte{white, white, white})
+		if i == 0 || i == blocks-1 || code>>(indexBits+checkBits-i)&1 == 1 {
+			fill(b, w, h, i*bw, y0, bw, bh, [3]byte{white, white, white})
 		}
 	}
 }
@@ -80,6 +107,34 @@ func Draw(b []byte, w, h, index int, now time.Time) {
 // Decode reads the frame index from a decoded packed RGB frame of w×h. ok
 // is false when the code is not there or its check bits do not match.
 func Decode(b []byte, w, h int) (index int, ok bool) {
+	code, ok := readCode(b, w, h, 0)
+	if !ok {
+		return 0, false
+	}
+	index = code >> checkBits
+	if code&0xff != check(index) {
+		return 0, false
+	}
+	return index, true
+}
+
+// DecodeTime reads the time code: when the frame was drawn, in
+// milliseconds of the UTC day.
+func DecodeTime(b []byte, w, h int) (ms int, ok bool) {
+	_, bh := codeGeometry(w, h)
+	code, ok := readCode(b, w, h, bh)
+	if !ok {
+		return 0, false
+	}
+	ms = code >> timeCheckBits
+	if code&0x1f != timeCheck(ms) || ms >= DayMillis {
+		return 0, false
+	}
+	return ms, true
+}
+
+// readCode reads the 32 bits of the code row at y0.
+func readCode(b []byte, w, h, y0 int) (code int, ok bool) {
 	if w < MinWidth || h < MinHeight || len(b) < w*h*3 {
 		return 0, false
 	}
@@ -87,7 +142,7 @@ func Decode(b []byte, w, h int) (index int, ok bool) {
 	bit := func(i int) (one, sure bool) {
 		// Average the middle half of the block.
 		var sum, n int
-		for y := bh / 4; y < 3*bh/4; y++ {
+		for y := y0 + bh/4; y < y0+3*bh/4; y++ {
 			for x := i*bw + bw/4; x < i*bw+3*bw/4; x++ {
 				o := (y*w + x) * 3
 				sum += int(b[o]) + int(b[o+1]) + int(b[o+2])
@@ -103,7 +158,6 @@ func Decode(b []byte, w, h int) (index int, ok bool) {
 	if one, sure := bit(blocks - 1); !one || !sure {
 		return 0, false
 	}
-	code := 0
 	for i := 1; i < blocks-1; i++ {
 		one, sure := bit(i)
 		if !sure {
@@ -114,11 +168,7 @@ func Decode(b []byte, w, h int) (index int, ok bool) {
 			code |= 1
 		}
 	}
-	index = code >> checkBits
-	if code&0xff != check(index) {
-		return 0, false
-	}
-	return index, true
+	return code, true
 }
 
 func fill(b []byte, w, h, x0, y0, fw, fh int, c [3]byte) {

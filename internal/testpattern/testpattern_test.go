@@ -43,3 +43,24 @@ func TestDecodeRejectsNoise(t *testing.T) {
 		t.Error("short buffer decoded")
 	}
 }
+
+func TestTimeCodeRoundTrip(t *testing.T) {
+	for _, sz := range [][2]int{{640, 360}, {1280, 720}, {MinWidth, MinHeight}} {
+		w, h := sz[0], sz[1]
+		b := make([]byte, w*h*3)
+		for _, at := range []time.Time{time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 28, 23, 59, 59, 999e6, time.UTC),
+			time.Date(2026, 11, 28, 16, 41, 7, 123e6, time.FixedZone("x", 3600))} {
+			Draw(b, w, h, 77, at)
+			ms, ok := DecodeTime(b, w, h)
+			if want := MillisOfDay(at); !ok || ms != want {
+				t.Errorf("%dx%d %v: decoded %d %v, want %d", w, h, at, ms, ok, want)
+			}
+			if i, ok := Decode(b, w, h); !ok || i != 77 {
+				t.Errorf("index with the time code: %d %v", i, ok)
+			}
+		}
+	}
+	if _, ok := DecodeTime(make([]byte, 640*360*3), 640, 360); ok {
+		t.Error("black frame gave a time")
+	}
+}
