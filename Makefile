@@ -33,7 +33,7 @@ test-short: ## the tests without the race detector, quicker while editing
 FUZZTIME ?= 60s
 # package:target
 FUZZ_TARGETS := .:FuzzSetParameters .:FuzzParseRational .:FuzzParseAddress .:FuzzImageFrame \
-	.:FuzzLaunchLine ./cmd/mpegserver:FuzzDumpFlags
+	.:FuzzLaunchLine ./cmd/mpegserver:FuzzDumpFlags ./webview:FuzzWHEP
 
 fuzz: ## run each fuzz target for FUZZTIME (default 60s); go test replays the corpora in testdata/fuzz
 	@for pt in $(FUZZ_TARGETS); do \

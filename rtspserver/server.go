@@ -67,9 +67,60 @@ type Server struct {
 	draining map[*gortsplib.ServerStream]*time.Timer
 	closed   bool
 	closedCh chan struct{}
+	nextSub  int
+	gen      int // counts publishers across paths, for Track.Generation
+}
+
+// Track describes the video a path's publisher sends.
+type Track struct {
+	Codec     string // as gortsplib names it: "H264", "H265", "VP8", "VP9", "AV1", ...
+	ClockRate int
+	// Generation changes with every publisher: a subscriber that sees it
+	// change knows time stamps and sequence numbers start over.
+	Generation int
+}
+
+// Subscribe calls fn with every video RTP packet published on the path,
+// from now until the returned function is called; packets from a
+// publisher that replaces another follow on. fn runs on the publisher's
+// goroutine and must not block; the packet is only valid during the call.
+func (s *Server) Subscribe(name string, fn func(Track, *rtp.Packet)) (cancel func()) {
+	name = cleanPath(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[name]
+	if p == nil {
+		p = &path{readers: map[*gortsplib.ServerSession]struct{}{}}
+		s.paths[name] = p
+	}
+	if p.subs == nil {
+		p.subs = map[int]func(Track, *rtp.Packet){}
+	}
+	s.nextSub++
+	id := s.nextSub
+	p.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(p.subs, id)
+	}
+}
+
+// VideoTrack is the video the path's publisher sends; false while nothing
+// is published there.
+func (s *Server) VideoTrack(name string) (Track, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths[cleanPath(name)]
+	if p == nil || p.publisher == nil || p.video.Codec == "" {
+		return Track{}, false
+	}
+	return p.video, true
 }
 
 type path struct {
+	video      Track // what the publisher sends (Codec "" when nothing)
+	subs       map[int]func(Track, *rtp.Packet)
 	stream     *gortsplib.ServerStream
 	pending    *gortsplib.ServerSession // announced, not yet recording
 	publisher  *gortsplib.ServerSession
@@ -353,7 +404,18 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	p.pending = nil
 	p.publisher = ctx.Session
 	p.publishers++
+	s.gen++
+	p.video = Track{Generation: s.gen}
+	var videoMedia *description.Media
+	for _, m := range p.stream.Desc.Medias {
+		if m.Type == description.MediaTypeVideo && len(m.Formats) > 0 {
+			videoMedia = m
+			p.video.Codec, p.video.ClockRate = m.Formats[0].Codec(), m.Formats[0].ClockRate()
+			break
+		}
+	}
 	st := p.stream
+	var subs []func(Track, *rtp.Packet)
 	ctx.Session.OnPacketRTPAny(func(medi *description.Media, _ format.Format, pkt *rtp.Packet) {
 		s.mu.Lock()
 		p.packets++
@@ -362,7 +424,16 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 		}
 		p.bytes += uint64(len(pkt.Payload))
 		s.notifyLocked() // Wait conditions may look at the counters
+		subs, track := subs[:0], p.video
+		if medi == videoMedia && p.publisher == ctx.Session {
+			for _, fn := range p.subs {
+				subs = append(subs, fn)
+			}
+		}
 		s.mu.Unlock()
+		for _, fn := range subs {
+			fn(track, pkt)
+		}
 		// Errors here mean a slow reader's queue is full; gortsplib already
 		// reports that on the reader's session, so the publisher goes on.
 		_ = st.WritePacketRTP(medi, pkt)

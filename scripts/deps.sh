@@ -2,8 +2,8 @@
 # Installs what building and testing mpegserver needs on Debian 12:
 # GStreamer 1.22 with its development files and plugins, ffmpeg (an
 # independent reader in the tests), the receivers the output tests run
-# on loopback (nginx with its RTMP module, srt-live-transmit), pkg-config
-# and a C compiler for cgo.
+# on loopback (nginx with its RTMP module, srt-live-transmit), Chromium for
+# the browser tests, pkg-config and a C compiler for cgo.
 # Idempotent: installs only what is missing. Works as root or with sudo.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ pkgs=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools
   ffmpeg pkg-config gcc
   nginx libnginx-mod-rtmp srt-tools
+  chromium iproute2
 )
 
 missing=()

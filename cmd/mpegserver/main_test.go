@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -607,5 +608,28 @@ func TestPushRecord(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(probe)); got != "h264,320,240,45" {
 		t.Errorf("record: %s", got)
+	}
+}
+
+// TestServeBrowserView: serve prints the browser URL first and serves the
+// page there; a non-loopback --http needs --http-public.
+func TestServeBrowserView(t *testing.T) {
+	cmd := start(t, nil, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	url := cmd.line(t, regexp.MustCompile(`Watch in a browser: (http://127\.0\.0\.1:\d+/video)`))
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "RTCPeerConnection") {
+		t.Errorf("GET %s: %s", url, res.Status)
+	}
+	if res, err := http.Get(strings.TrimSuffix(url, "video")); err != nil || res.StatusCode != 404 {
+		t.Errorf("GET /: %v %v (no listing)", res.Status, err)
+	}
+	_, stderr, code := runCmd(t, nil, "serve", "--listen", "127.0.0.1:0", "--http", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(stderr, "--http-public") {
+		t.Errorf("non-loopback --http without --http-public: exit %d, %s", code, stderr)
 	}
 }

@@ -47,6 +47,7 @@ func runPush(e env, args []string) error {
 	path := fs.String("path", "video", "stream path on the embedded server")
 	quiet := fs.Bool("quiet", false, "no status line and no connection messages")
 	noReconnect := fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of the server instead of reconnecting")
+	web := addWebFlags(fs)
 	record := fs.String("record", "", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
@@ -116,6 +117,15 @@ func runPush(e env, args []string) error {
 		}
 		defer relay.Close()
 		addr = relay.URL(*path)
+		view, err := web.start(e, fs, relay, true)
+		if err != nil {
+			return err
+		}
+		defer view.Close()
+		if view.s != nil {
+			// First, so it is the line people see.
+			fmt.Fprintf(e.stdout, "Watch in a browser: %s\n", view.url(*path))
+		}
 	}
 	if err := s.Setup(addr); err != nil {
 		if errors.Is(err, mpegserver.ErrUnreachable) {

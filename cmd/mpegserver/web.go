@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+	"github.com/mpegcoder-go/mpegserver/webview"
+)
+
+// webFlags are the browser view's flags, shared by serve and push.
+type webFlags struct {
+	addr   *string
+	public *bool
+	given  bool // --http was on the command line
+}
+
+func addWebFlags(fs *flagSet) webFlags {
+	return webFlags{
+		addr: fs.String("http", webview.DefaultAddress, "where the browser view listens: http://ADDR/PATH plays PATH over WebRTC (\"\" turns it off)"),
+		public: fs.Bool("http-public", false, "offer WebRTC on every interface, for viewers on other machines "+
+			"(default: loopback candidates only; give --http 0.0.0.0:8889 too)"),
+	}
+}
+
+// runningView is the started browser view, or a stand-in that does nothing.
+type runningView struct {
+	s   *webview.Server
+	url func(path string) string
+}
+
+func (v runningView) Close() {
+	if v.s != nil {
+		v.s.Close()
+	}
+}
+
+// start starts the browser view on relay, unless --http is "".
+func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, quiet bool) (runningView, error) {
+	fs.Visit(func(f *flag.Flag) { w.given = w.given || f.Name == "http" })
+	if *w.addr == "" {
+		return runningView{}, nil
+	}
+	if host, _, err := net.SplitHostPort(*w.addr); err == nil && !*w.public {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return runningView{}, usagef("--http %s is not a loopback address: add --http-public to show the stream to other machines", *w.addr)
+		}
+	}
+	s := &webview.Server{Relay: relay, Address: *w.addr, Public: *w.public}
+	if !quiet {
+		s.Logf = log.New(e.stderr, "", log.LstdFlags).Printf
+	}
+	if err := s.Start(); err != nil {
+		err = fmt.Errorf("%v\nSomething already listens there: pick another --http (127.0.0.1:0 picks a free port), or --http \"\" for no browser view", err)
+		if w.given {
+			return runningView{}, err
+		}
+		// The default address taken (another mpegserver): go on without.
+		fmt.Fprintf(e.stderr, "no browser view: %v\n", err)
+		return runningView{}, nil
+	}
+	return runningView{s: s, url: s.URL}, nil
+}

@@ -1,0 +1,296 @@
+package webview_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+)
+
+// chromiumPath is Debian's browser binary (its /usr/bin/chromium is a
+// shell wrapper).
+var chromiumPath = "/usr/lib/chromium/chromium"
+
+// inOwnNetwork runs the calling test again in a network namespace of its
+// own whose only interface is loopback, so the browser, the server and
+// everything between them cannot reach any other interface. It returns
+// true inside (go on testing) and false outside (the result is reported).
+func inOwnNetwork(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("MPEGSERVER_NETNS") == "1" {
+		return true
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skip("chromium not installed (make deps installs Debian's chromium)")
+	}
+	if err := exec.Command("unshare", "--net", "true").Run(); err != nil {
+		t.Skipf("no network namespace of our own (unshare --net needs root): %v; the browser tests keep Chromium inside one", err)
+	}
+	args := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", os.Args[0],
+		"-test.run", "^" + t.Name() + "$", "-test.v", "-test.count=1", "-test.timeout=5m"}
+	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), "MPEGSERVER_NETNS=1")
+	out, err := cmd.CombinedOutput()
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		t.Log(l)
+	}
+	if err != nil {
+		t.Fatalf("in its own network namespace: %v", err)
+	}
+	if strings.Contains(string(out), "--- SKIP") {
+		t.Skip("skipped inside")
+	}
+	return false
+}
+
+// pushLog records when each frame index was pushed (Unix ms).
+type pushLog struct {
+	mu sync.Mutex
+	at map[int]float64
+}
+
+// publishTimed pushes the test pattern at 30 fps, recording push times.
+func publishTimed(t *testing.T, relay *rtspserver.Server, path string, w, h int) (*pushLog, *mpegserver.Server, func()) {
+	t.Helper()
+	s := mpegserver.New()
+	if err := s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(30), mpegserver.FrameAhead(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Setup(relay.URL(path)); err != nil {
+		t.Fatal(err)
+	}
+	lg := &pushLog{at: map[int]float64{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		frame := make([]byte, w*h*3)
+		for i := 0; ctx.Err() == nil; i++ {
+			now := time.Now()
+			testpattern.Draw(frame, w, h, i, now)
+			if err := s.ServeFrameContext(ctx, frame); err != nil {
+				return
+			}
+			lg.mu.Lock()
+			lg.at[i&testpattern.Mask] = float64(time.Now().UnixNano()) / 1e6
+			lg.mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done; _ = s.Close() }) }
+	t.Cleanup(stop)
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
+		t.Fatal(err)
+	}
+	return lg, s, stop
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox, // root in CI
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.WindowSize(1000, 600),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if _, err := chromedp.Run(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return bctx
+}
+
+type pageState struct {
+	W, H    int
+	Time    float64
+	Painted int
+	Decoded int
+	Frames  []struct {
+		I  int
+		At float64
+		PF int
+	}
+	Stats struct {
+		PacketsLost, FramesReceived, FramesDecoded, FramesDropped int
+	}
+	Status string
+}
+
+func readPage(t *testing.T, ctx context.Context) pageState {
+	t.Helper()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const s = {};
+		if (mpegserver.pc) (await mpegserver.pc.getStats()).forEach(r => { if (r.type === "inbound-rtp" && r.kind === "video")
+			Object.assign(s, {PacketsLost: r.packetsLost, FramesReceived: r.framesReceived, FramesDecoded: r.framesDecoded, FramesDropped: r.framesDropped || 0}); });
+		return JSON.stringify({W: video.videoWidth, H: video.videoHeight, Time: video.currentTime,
+		Painted: mpegserver.painted, Decoded: mpegserver.decoded, Status: document.getElementById("status").textContent,
+		Frames: mpegserver.frames.map(f => ({I: f.i, At: f.at, PF: f.pf})), Stats: s}); })()`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st pageState
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// waitPlaying waits until the page paints decoded test-pattern frames.
+func waitPlaying(t *testing.T, ctx context.Context, n int, within time.Duration) pageState {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st := readPage(t, ctx)
+		if st.Decoded >= n {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("page not playing within %v: %+v", within, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBrowserPlays: Chromium opens the page and plays the stream at its
+// size, time advancing; painted frames carry consecutive indexes (losses
+// counted), the first one decodable; push → painted latency is measured;
+// the README's picture is taken.
+func TestBrowserPlays(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	relay := testutil.StartRelay(t)
+	const w, h = 640, 360
+	lg, _, _ := publishTimed(t, relay, "cam", w, h)
+	v := startView(t, relay, 0)
+	ctx := browser(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(v.URL("cam"))); err != nil {
+		t.Fatal(err)
+	}
+	first := waitPlaying(t, ctx, 5, 20*time.Second)
+	time.Sleep(3 * time.Second) // three seconds of playing to measure
+	st := readPage(t, ctx)
+	if st.W != w || st.H != h || st.Time <= first.Time {
+		t.Errorf("video %dx%d, time %.2f then %.2f", st.W, st.H, first.Time, st.Time)
+	}
+	// Indexes must increase. A gap is frames that were not painted:
+	// shown but not seen by the frame callback (presentedFrames jumped as
+	// much), replaced by a newer one before the screen refreshed (decoded,
+	// never presented), or lost (WebRTC counts those: packets lost,
+	// frames dropped). Gaps beyond what these explain fail the test.
+	missing, unseen, disorder := 0, 0, 0
+	var lat []float64
+	lg.mu.Lock()
+	for k, f := range st.Frames {
+		if k > 0 {
+			prev := st.Frames[k-1]
+			d, dp := f.I-prev.I, f.PF-prev.PF
+			if d < 1 {
+				disorder++
+				continue
+			}
+			missing += d - 1
+			unseen += min(d, dp) - 1
+		}
+		if at, ok := lg.at[f.I]; ok {
+			lat = append(lat, f.At-at)
+		}
+	}
+	lg.mu.Unlock()
+	sort.Float64s(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	notPainted := st.Stats.FramesDecoded - len(st.Frames) // decoded frames the callback never saw
+	t.Logf("%d frames painted and read, indexes %d..%d, %d out of order; %d indexes missing: %d shown but not seen by the callback, the rest replaced before a refresh or lost; "+
+		"WebRTC: %+v; push → painted p50 %.0f ms, p99 %.0f ms; status %q",
+		len(st.Frames), st.Frames[0].I, st.Frames[len(st.Frames)-1].I, disorder, missing, unseen, st.Stats, p50, p99, st.Status)
+	if len(st.Frames) < 60 || disorder > 0 || missing > notPainted+st.Stats.PacketsLost+st.Stats.FramesDropped {
+		t.Errorf("%d frames, %d out of order, %d missing; not explained by %d decoded but not painted, %d packets lost, %d frames dropped",
+			len(st.Frames), disorder, missing, notPainted, st.Stats.PacketsLost, st.Stats.FramesDropped)
+	}
+	if !strings.Contains(st.Status, "640×360") || !strings.Contains(st.Status, "latency") {
+		t.Errorf("status line %q", st.Status)
+	}
+	if p50 <= 0 || p50 > 500 {
+		t.Errorf("latency p50 %.0f ms", p50)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "browser.png")
+	if dir := os.Getenv("MPEGSERVER_SCREENSHOT_DIR"); dir != "" {
+		out = filepath.Join(dir, "browser.png")
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", out, len(png))
+}
+
+// TestBrowserViewers: ten viewers at once leave the publisher's pacing as
+// it was; a closed tab frees its session.
+func TestBrowserViewers(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	relay := testutil.StartRelay(t)
+	const w, h = 320, 240
+	_, s, _ := publishTimed(t, relay, "cam", w, h)
+	v := startView(t, relay, 0)
+	rate := func() float64 {
+		a := s.Stats()
+		time.Sleep(3 * time.Second) // a three-second window of pushing
+		b := s.Stats()
+		return float64(b.Pushed-a.Pushed) / (b.Elapsed - a.Elapsed).Seconds()
+	}
+	before := rate()
+	ctx := browser(t)
+	var tabs []context.Context
+	var cancels []context.CancelFunc
+	for i := 0; i < 10; i++ {
+		tab, cancel := chromedp.NewContext(ctx)
+		if _, err := chromedp.Run(tab, chromedp.Navigate(v.URL("cam"))); err != nil {
+			t.Fatal(err)
+		}
+		tabs, cancels = append(tabs, tab), append(cancels, cancel)
+	}
+	for _, tab := range tabs {
+		waitPlaying(t, tab, 5, 30*time.Second)
+	}
+	if n := v.Sessions(); n != 10 {
+		t.Errorf("%d sessions for 10 tabs", n)
+	}
+	during := rate()
+	t.Logf("publisher rate: %.2f fps alone, %.2f fps with 10 browser viewers", before, during)
+	if during < before*0.95 || during > before*1.05 {
+		t.Errorf("pacing changed with viewers: %.2f → %.2f fps", before, during)
+	}
+	for _, c := range cancels {
+		c()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for v.Sessions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions left 30 s after the tabs closed", v.Sessions())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
