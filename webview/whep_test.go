@@ -355,4 +355,3 @@ func TestViewerGoneFreesSession(t *testing.T) {
 	}
 	t.Logf("session freed %v after the viewer vanished", time.Since(closed).Round(100*time.Millisecond))
 }
-
