@@ -29,6 +29,7 @@ type report struct {
 	scale       []scaleStep
 	scaleWindow time.Duration
 	outputs     []outRow
+	browser     []browserRow
 }
 
 func machineInfo() string {
@@ -149,6 +150,18 @@ func (r *report) markdown(chart string) string {
 		w("| output | p50 | p99 | frames | CPU per frame |\n|---|---|---|---|---|\n")
 		for _, o := range r.outputs {
 			w("| %s | %s | %s | %d | %s |\n", o.output, ms(o.p50), ms(o.p99), o.n, ms(o.cpu))
+		}
+		w("\n")
+	}
+	if len(r.browser) > 0 {
+		w("## 7. In the browser\n\n")
+		w("Chromium (Debian's, headless) opens the page the embedded server serves and plays the stream over WebRTC (WHEP), browser and server in a network namespace with only loopback. ")
+		w("The library pushes the test pattern at 30 fps (x264 veryfast, zerolatency, GOP 30, frames ahead 1); the page reads the frame index from every painted frame (requestVideoFrameCallback, a canvas) and the time it was painted; ")
+		w("latency is painted time minus the time ServeFrameContext returned for that index (one clock: the same machine). Next to it, the RTSP reader of figure 3 (ffmpeg decoding, frames ahead 1) at the same size.\n\n")
+		w("**Goal:** browser p50 ≤ 100 ms at 640×360 on loopback.\n\n")
+		w("| size | browser p50 | p99 | frames | packets lost | frames dropped | RTSP reader p50 | p99 |\n|---|---|---|---|---|---|---|---|\n")
+		for _, x := range r.browser {
+			w("| %v | **%s** | %s | %d | %d | %d | %s | %s |\n", x.size, ms(x.p50), ms(x.p99), x.n, x.lost, x.dropped, ms(x.rtsp.p50), ms(x.rtsp.p99))
 		}
 		w("\n")
 	}

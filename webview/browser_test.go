@@ -3,10 +3,12 @@ package webview_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +294,48 @@ func TestBrowserViewers(t *testing.T) {
 			t.Fatalf("%d sessions left 30 s after the tabs closed", v.Sessions())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBrowserLatency is make bench's figure 7, not a CI test: push →
+// painted latency in Chromium at 640×360 and 1280×720, 30 fps, for
+// MPEGSERVER_BENCH_BROWSER seconds each. It prints one BENCH line per size.
+func TestBrowserLatency(t *testing.T) {
+	secs, _ := strconv.Atoi(os.Getenv("MPEGSERVER_BENCH_BROWSER"))
+	if secs <= 0 {
+		t.Skip("a benchmark: MPEGSERVER_BENCH_BROWSER=SECONDS (make bench runs it)")
+	}
+	if !inOwnNetwork(t) {
+		return
+	}
+	for _, sz := range [][2]int{{640, 360}, {1280, 720}} {
+		w, h := sz[0], sz[1]
+		relay := testutil.StartRelay(t)
+		lg, _, stop := publishTimed(t, relay, "cam", w, h)
+		v := startView(t, relay, 0)
+		v.Logf = nil
+		ctx := browser(t)
+		if _, err := chromedp.Run(ctx, chromedp.Navigate(v.URL("cam"))); err != nil {
+			t.Fatal(err)
+		}
+		waitPlaying(t, ctx, 30, 30*time.Second)
+		start := readPage(t, ctx)
+		time.Sleep(time.Duration(secs) * time.Second) // the measuring window
+		st := readPage(t, ctx)
+		stop()
+		var lat []float64
+		lg.mu.Lock()
+		for _, f := range st.Frames[len(start.Frames):] {
+			if at, ok := lg.at[f.I]; ok {
+				lat = append(lat, f.At-at)
+			}
+		}
+		lg.mu.Unlock()
+		if len(lat) == 0 {
+			t.Fatalf("%dx%d: no frames measured", w, h)
+		}
+		sort.Float64s(lat)
+		fmt.Printf("BENCH-BROWSER %dx%d p50=%.1f p99=%.1f n=%d lost=%d dropped=%d\n", w, h, lat[len(lat)/2], lat[len(lat)*99/100], len(lat),
+			st.Stats.PacketsLost, st.Stats.FramesDropped)
 	}
 }
