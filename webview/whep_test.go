@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -339,11 +340,15 @@ func TestViewerGoneFreesSession(t *testing.T) {
 	relay := testutil.StartRelay(t)
 	publish(t, relay, "cam", 320, 240)
 	v := startView(t, relay, 0)
+	if n := viewerGoroutines(); n != 0 {
+		t.Fatalf("%d WebRTC goroutines before any viewer", n)
+	}
 	p, res := whepPlay(t, v.URL("cam")+"/whep")
 	if p == nil {
 		t.Fatalf("POST: %s", res.Status)
 	}
 	p.waitAUs(t, 10, 10*time.Second)
+	withViewer := viewerGoroutines()
 	_ = p.pc.Close() // no DELETE
 	closed := time.Now()
 	deadline := time.Now().Add(40 * time.Second)
@@ -354,4 +359,27 @@ func TestViewerGoneFreesSession(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("session freed %v after the viewer vanished", time.Since(closed).Round(100*time.Millisecond))
+	// The viewer's goroutines (ICE, DTLS, SRTP, interceptors, the
+	// writer) and the player's own end too.
+	for viewerGoroutines() > 0 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d WebRTC goroutines (%d with the viewer) 40 s after it left:\n%s", viewerGoroutines(), withViewer, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("WebRTC goroutines: %d with the viewer, none %v after it left", withViewer, time.Since(closed).Round(100*time.Millisecond))
+}
+
+// viewerGoroutines counts the goroutines running pion or a webview
+// session: a viewer's and a player's.
+func viewerGoroutines() int {
+	buf := make([]byte, 4<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "github.com/pion/") || strings.Contains(g, "webview.(*session)") {
+			n++
+		}
+	}
+	return n
 }
