@@ -293,7 +293,7 @@ func figPacing() pacingResult {
 	if err := s.Setup(relay.URL("pace")); err != nil {
 		log.Fatal(err)
 	}
-	ahead := s.Config().FrameAhead
+	ahead := s.Config().Ahead() // the resolved value: FrameAhead -1 means 2 × GOP
 	n := ahead + 1 + int(secs*30)
 	returns := make([]time.Time, n)
 	for i := 0; i < n; i++ {
