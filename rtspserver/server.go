@@ -88,14 +88,7 @@ func (s *Server) Subscribe(name string, fn func(Track, *rtp.Packet)) (cancel fun
 	name = cleanPath(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.paths[name]
-	if p == nil {
-		p = &path{readers: map[*gortsplib.ServerSession]struct{}{}}
-		s.paths[name] = p
-	}
-	if p.subs == nil {
-		p.subs = map[int]func(Track, *rtp.Packet){}
-	}
+	p := s.pathLocked(name)
 	s.nextSub++
 	id := s.nextSub
 	p.subs[id] = fn
@@ -104,6 +97,16 @@ func (s *Server) Subscribe(name string, fn func(Track, *rtp.Packet)) (cancel fun
 		defer s.mu.Unlock()
 		delete(p.subs, id)
 	}
+}
+
+// pathLocked returns the named path, created if new.
+func (s *Server) pathLocked(name string) *path {
+	p := s.paths[name]
+	if p == nil {
+		p = &path{readers: map[*gortsplib.ServerSession]struct{}{}, subs: map[int]func(Track, *rtp.Packet){}}
+		s.paths[name] = p
+	}
+	return p
 }
 
 // VideoTrack is the video the path's publisher sends; false while nothing
@@ -342,11 +345,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.paths[name]
-	if p == nil {
-		p = &path{readers: map[*gortsplib.ServerSession]struct{}{}}
-		s.paths[name] = p
-	}
+	p := s.pathLocked(name)
 	// The newest publisher wins, as in mediamtx: a restarted publisher must
 	// not be locked out by its own stale session.
 	for _, old := range []*gortsplib.ServerSession{p.publisher, p.pending} {

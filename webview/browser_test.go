@@ -10,15 +10,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
-	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 // chromiumPath is Debian's browser binary (its /usr/bin/chromium is a
@@ -55,48 +51,6 @@ func inOwnNetwork(t *testing.T) bool {
 		t.Skip("skipped inside")
 	}
 	return false
-}
-
-// pushLog records when each frame index was pushed (Unix ms).
-type pushLog struct {
-	mu sync.Mutex
-	at map[int]float64
-}
-
-// publishTimed pushes the test pattern at 30 fps, recording push times.
-func publishTimed(t *testing.T, relay *rtspserver.Server, path string, w, h int) (*pushLog, *mpegserver.Server, func()) {
-	t.Helper()
-	s := mpegserver.New()
-	if err := s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(30), mpegserver.FrameAhead(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Setup(relay.URL(path)); err != nil {
-		t.Fatal(err)
-	}
-	lg := &pushLog{at: map[int]float64{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		frame := make([]byte, w*h*3)
-		for i := 0; ctx.Err() == nil; i++ {
-			now := time.Now()
-			testpattern.Draw(frame, w, h, i, now)
-			if err := s.ServeFrameContext(ctx, frame); err != nil {
-				return
-			}
-			lg.mu.Lock()
-			lg.at[i&testpattern.Mask] = float64(time.Now().UnixNano()) / 1e6
-			lg.mu.Unlock()
-		}
-	}()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done; _ = s.Close() }) }
-	t.Cleanup(stop)
-	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
-		t.Fatal(err)
-	}
-	return lg, s, stop
 }
 
 func browser(t *testing.T) context.Context {
@@ -181,7 +135,7 @@ func TestBrowserPlays(t *testing.T) {
 	}
 	relay := testutil.StartRelay(t)
 	const w, h = 640, 360
-	lg, _, _ := publishTimed(t, relay, "cam", w, h)
+	pb := publish(t, relay, "cam", w, h)
 	v := startView(t, relay, 0)
 	ctx := browser(t)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(v.URL("cam"))); err != nil {
@@ -200,7 +154,6 @@ func TestBrowserPlays(t *testing.T) {
 	// frames dropped). Gaps beyond what these explain fail the test.
 	missing, unseen, disorder := 0, 0, 0
 	var lat []float64
-	lg.mu.Lock()
 	for k, f := range st.Frames {
 		if k > 0 {
 			prev := st.Frames[k-1]
@@ -212,11 +165,10 @@ func TestBrowserPlays(t *testing.T) {
 			missing += d - 1
 			unseen += min(d, dp) - 1
 		}
-		if at, ok := lg.at[f.I]; ok {
+		if at, ok := pb.pushedAt(f.I); ok {
 			lat = append(lat, f.At-at)
 		}
 	}
-	lg.mu.Unlock()
 	sort.Float64s(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	notPainted := st.Stats.FramesDecoded - len(st.Frames) // decoded frames the callback never saw
@@ -255,7 +207,7 @@ func TestBrowserViewers(t *testing.T) {
 	}
 	relay := testutil.StartRelay(t)
 	const w, h = 320, 240
-	_, s, _ := publishTimed(t, relay, "cam", w, h)
+	s := publish(t, relay, "cam", w, h).s
 	v := startView(t, relay, 0)
 	rate := func() float64 {
 		a := s.Stats()
@@ -311,7 +263,7 @@ func TestBrowserLatency(t *testing.T) {
 	for _, sz := range [][2]int{{640, 360}, {1280, 720}} {
 		w, h := sz[0], sz[1]
 		relay := testutil.StartRelay(t)
-		lg, _, stop := publishTimed(t, relay, "cam", w, h)
+		pb := publish(t, relay, "cam", w, h)
 		v := startView(t, relay, 0)
 		v.Logf = nil
 		ctx := browser(t)
@@ -322,15 +274,13 @@ func TestBrowserLatency(t *testing.T) {
 		start := readPage(t, ctx)
 		time.Sleep(time.Duration(secs) * time.Second) // the measuring window
 		st := readPage(t, ctx)
-		stop()
+		pb.stop()
 		var lat []float64
-		lg.mu.Lock()
 		for _, f := range st.Frames[len(start.Frames):] {
-			if at, ok := lg.at[f.I]; ok {
+			if at, ok := pb.pushedAt(f.I); ok {
 				lat = append(lat, f.At-at)
 			}
 		}
-		lg.mu.Unlock()
 		if len(lat) == 0 {
 			t.Fatalf("%dx%d: no frames measured", w, h)
 		}

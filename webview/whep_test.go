@@ -167,15 +167,24 @@ func (p *player) firstAUIsKeyframe() bool {
 	return false
 }
 
-// publish pushes the test pattern to the relay path at 30 fps until the
-// test ends (or stop is called).
-func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) (stop func()) {
+// publisher is the library pushing the test pattern to a relay path at
+// 30 fps (GOP 30, frames ahead 1), recording when each frame index was
+// pushed (Unix ms).
+type publisher struct {
+	s    *mpegserver.Server
+	stop func()
+	mu   sync.Mutex
+	at   map[int]float64
+}
+
+// publish starts a publisher until the test ends (or stop is called).
+func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) *publisher {
 	t.Helper()
-	s := mpegserver.New()
-	if err := s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(15), mpegserver.FrameAhead(1)); err != nil {
+	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
+	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(30), mpegserver.FrameAhead(1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Setup(relay.URL(path)); err != nil {
+	if err := pb.s.Setup(relay.URL(path)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -185,25 +194,32 @@ func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) (sto
 		frame := make([]byte, w*h*3)
 		for i := 0; ctx.Err() == nil; i++ {
 			testpattern.Draw(frame, w, h, i, time.Now())
-			if err := s.ServeFrameContext(ctx, frame); err != nil && ctx.Err() == nil {
-				t.Errorf("frame %d: %v", i, err)
+			if err := pb.s.ServeFrameContext(ctx, frame); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("frame %d: %v", i, err)
+				}
 				return
 			}
+			pb.mu.Lock()
+			pb.at[i&testpattern.Mask] = float64(time.Now().UnixNano()) / 1e6
+			pb.mu.Unlock()
 		}
 	}()
+	var once sync.Once
+	pb.stop = func() { once.Do(func() { cancel(); <-done; _ = pb.s.Close() }) }
+	t.Cleanup(pb.stop)
 	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			_ = s.Close()
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return pb
+}
+
+// pushedAt is when frame index i was pushed, Unix ms.
+func (pb *publisher) pushedAt(i int) (float64, bool) {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	at, ok := pb.at[i]
+	return at, ok
 }
 
 func startView(t *testing.T, relay *rtspserver.Server, max int) *webview.Server {
