@@ -14,7 +14,8 @@ const (
 	Reconnected
 	// OutputFailed: one of several outputs (Config.Record) failed and
 	// was dropped; Output names it (password redacted), Err says how. The
-	// other outputs go on.
+	// other outputs go on; with Reconnect, Reconnecting and Reconnected
+	// events with the same Output follow as it is brought back.
 	OutputFailed
 )
 
@@ -37,7 +38,7 @@ type Event struct {
 	Kind    EventKind
 	Err     error  // for Disconnected and OutputFailed
 	Attempt int    // for Reconnecting and Reconnected
-	Output  string // for OutputFailed
+	Output  string // with several outputs: which one (OutputFailed, and Reconnecting/Reconnected for it)
 	At      time.Time
 }
 

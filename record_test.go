@@ -3,6 +3,7 @@ package mpegserver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
+	"github.com/pion/rtp"
 )
 
 // TestRecordWhileStreaming: one encode to an RTSP server and to a file.
@@ -103,5 +107,126 @@ func TestRecordLaunchLineRuns(t *testing.T) {
 		if got, keys := ffprobeFrames(t, f); got != "h264,320,240,60" || !equalInts(keys, []int{0, 10, 20, 30, 40, 50}) {
 			t.Errorf("%s: %s, keyframes %v", f, got, keys)
 		}
+	}
+}
+
+// TestRecordSurvivesServerRestart: stream and record with Reconnect. The
+// RTSP server goes away and comes back on the same address: the stream's
+// output is brought back by itself (a new branch behind the same
+// encoder, starting with a keyframe) while the record never stops; the
+// file has every frame, and Close reports nothing wrong.
+func TestRecordSurvivesServerRestart(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	addr := testutil.FreeAddr(t)
+	relay := startRelayAt(t, addr)
+	rec := filepath.Join(t.TempDir(), "cam.mkv")
+	const gop = 15
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop), mpegserver.Record(rec),
+		mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(300*time.Millisecond))
+	if err := s.Setup(relay.URL("cam")); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan mpegserver.Event, 64)
+	go func() {
+		for ev := range s.Events() {
+			events <- ev
+		}
+	}()
+	wait := func(kind mpegserver.EventKind) mpegserver.Event {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Kind == kind {
+					return ev
+				}
+			case <-deadline:
+				t.Fatalf("no %v event", kind)
+			}
+		}
+	}
+	i := 0
+	serve := func(n int) {
+		t.Helper()
+		for end := i + n; i < end; i++ {
+			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+		}
+	}
+	serve(30)
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserverInfo) bool { return i.Frames >= 20 }); err != nil {
+		t.Fatal(err)
+	}
+	relay.Close()
+	lost := time.Now()
+	serve(30) // the record goes on while the server is away
+	ev := wait(mpegserver.OutputFailed)
+	if ev.Output != "rtsp://"+addr+"/cam" {
+		t.Errorf("failed output %q", ev.Output)
+	}
+	relay2 := startRelayAt(t, addr)
+	// The first picture the returning server gets must be a keyframe
+	// (the new branch asks the encoder for one): the first packet that is
+	// not an access unit delimiter (9) or SEI (6).
+	firstNAL := make(chan byte, 1)
+	cancelSub := relay2.Subscribe("cam", func(_ rtspserver.Track, pkt *rtp.Packet) {
+		if len(pkt.Payload) == 0 {
+			return
+		}
+		nal := pkt.Payload[0] & 0x1f
+		if nal == 28 && len(pkt.Payload) > 1 { // FU-A: the fragment's type
+			nal = pkt.Payload[1] & 0x1f
+		}
+		if nal != 9 && nal != 6 {
+			select {
+			case firstNAL <- nal:
+			default:
+			}
+		}
+	})
+	defer cancelSub()
+	back := time.Now()
+	done := make(chan struct{})
+	go func() { defer close(done); serve(60) }()
+	ev = wait(mpegserver.Reconnected)
+	t.Logf("lost %v after the stop; back at attempt %d, %v after the server returned", ev.At.Sub(lost).Round(time.Millisecond),
+		ev.Attempt, time.Since(back).Round(time.Millisecond))
+	if ev.Output != "rtsp://"+addr+"/cam" {
+		t.Errorf("reconnected output %q", ev.Output)
+	}
+	if err := relay2.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(relay2.URL("cam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	<-done
+	serve(2 * gop)
+	if err := r.WaitFrames(testutil.Context(t, 10*time.Second), gop); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v (every output was up at the end)", err)
+	}
+	final := s.Stats().Outputs
+	t.Logf("stats before Close: %+v; after: %+v; the reader after the restart got %d frames, keyframes at %v",
+		st.Outputs, final, len(r.AUs()), rtsptest.Keyframes(r.AUs()))
+	// 7: SPS, which the parser puts ahead of each keyframe; 5: IDR.
+	if nal := <-firstNAL; nal != 7 && nal != 5 {
+		t.Errorf("the returning server's first packet carries NAL type %d, not a keyframe's", nal)
+	}
+	if keys := rtsptest.Keyframes(r.AUs()); len(keys) < 2 || keys[1]-keys[0] != gop {
+		t.Errorf("keyframes at %v, want every %d", keys, gop)
+	}
+	if len(final) != 2 || final[0].Err != nil || final[1].Err != nil || final[1].Frames != int64(i) {
+		t.Errorf("outputs after Close: %+v (served %d)", final, i)
+	}
+	if got, _ := ffprobeFrames(t, rec); got != fmt.Sprintf("h264,320,240,%d", i) {
+		t.Errorf("record: %s, want all %d frames", got, i)
 	}
 }

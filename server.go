@@ -140,7 +140,7 @@ func (s *Server) Setup(addr string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStream(cfg, d, peer, 0, outputFailed(d, s.emit))
+	st, err := openStream(cfg, d, peer, 0, s.emit)
 	if err != nil {
 		return err
 	}

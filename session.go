@@ -49,17 +49,10 @@ func newSession(cfg Config, d description, st *stream, emit func(Event)) *sessio
 
 // revives says whether the session opens its stream again after a
 // loss: a single output that connects to a server. With several outputs
-// an output that fails is dropped and the others go on: opening the
-// whole stream again would start the record over.
+// the stream brings a lost output back by itself while the others go on:
+// opening the whole stream again would start the record over.
 func (s *session) revives() bool {
 	return len(s.desc.outputs) == 1 && s.desc.target.connects()
-}
-
-// outputFailed reports a failed output among several as an event.
-func outputFailed(d description, emit func(Event)) func(int, error) {
-	return func(k int, err error) {
-		emit(Event{Kind: OutputFailed, Output: Redact(d.outputs[k].address), Err: err, At: time.Now()})
-	}
 }
 
 // isLoss says whether a stream failure is the link's or the server's, which
@@ -247,7 +240,7 @@ func (s *session) open(base time.Duration) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStream(s.cfg, s.desc, peer, base, outputFailed(s.desc, s.emit))
+	return openStream(s.cfg, s.desc, peer, base, s.emit)
 }
 
 // close ends the session: no more reconnecting, the stream flushed and

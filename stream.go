@@ -52,17 +52,19 @@ type stream struct {
 	warns    atomic.Int64
 
 	// With several outputs (a tee), each one's fate: one that fails is
-	// dropped and the others go on; the stream fails when all have.
-	onOutputFail func(k int, err error)
-	outMu        sync.Mutex
-	outs         []outState
-	outWake      chan struct{} // closed and replaced when an output fails or finishes
+	// dropped and the others go on; the stream fails when all have. With
+	// Reconnect, an output that connects to a server is brought back.
+	emit    func(Event)
+	outMu   sync.Mutex
+	outs    []outState
+	outWake chan struct{} // closed and replaced when an output fails or finishes
 
-	sockMu    sync.Mutex
-	sock      sinkSocket // the sink's connection, once found (live targets)
-	found     bool
-	watchStop chan struct{} // closed by close once the flush is over
-	watchDone chan struct{} // closed when the watchdog has stopped
+	sockMu      sync.Mutex
+	sock        sinkSocket // the sink's connection, once found (live targets)
+	found       bool
+	watchStop   chan struct{}  // closed by close once the flush is over
+	watchers    sync.WaitGroup // the watchdogs running (one, or a new one after an output came back)
+	watchClosed bool           // under sockMu: close has begun waiting for the watchdogs
 }
 
 // outState is one output's state within a stream with several.
@@ -75,12 +77,12 @@ type outState struct {
 
 // openStream builds and starts the pipeline for a compiled configuration;
 // peer is the server's address as Setup dialled it.
-func openStream(cfg Config, d description, peer netip.AddrPort, base time.Duration, onOutputFail func(int, error)) (*stream, error) {
+func openStream(cfg Config, d description, peer netip.AddrPort, base time.Duration, emit func(Event)) (*stream, error) {
 	st := &stream{cfg: cfg, desc: d, flow: newFlow(), base: base,
 		done: make(chan struct{}), drained: make(chan struct{}), eos: make(chan struct{}),
-		failed: make(chan struct{}), watchStop: make(chan struct{}), watchDone: make(chan struct{}),
-		tl:           timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()},
-		onOutputFail: onOutputFail, outs: make([]outState, len(d.outputs)), outWake: make(chan struct{})}
+		failed: make(chan struct{}), watchStop: make(chan struct{}),
+		tl:   timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()},
+		emit: emit, outs: make([]outState, len(d.outputs)), outWake: make(chan struct{})}
 	p, err := buildPipeline(d.spec(), st.flow)
 	if err != nil {
 		return nil, err
@@ -94,11 +96,22 @@ func openStream(cfg Config, d description, peer netip.AddrPort, base time.Durati
 	}
 	st.started = time.Now()
 	if d.target.overTCP() && peer.IsValid() {
-		go st.watch(peer, before)
-	} else {
-		close(st.watchDone)
+		st.startWatch(peer, before)
 	}
 	return st, nil
+}
+
+// startWatch starts a watchdog on the first output's connection, unless
+// the stream is closing.
+func (st *stream) startWatch(peer netip.AddrPort, before map[uint64]int) {
+	st.sockMu.Lock()
+	defer st.sockMu.Unlock()
+	if st.watchClosed {
+		return
+	}
+	st.sock, st.found = sinkSocket{}, false
+	st.watchers.Add(1)
+	go st.watch(peer, before, time.Now())
 }
 
 // watchEvery is how often the watchdog looks at the sink's connection;
@@ -117,8 +130,8 @@ const (
 // warning until the next write fails, and a dead link blocks its writes
 // once the kernel's buffers are full, which takes many seconds, with no
 // error at all.
-func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
-	defer close(st.watchDone)
+func (st *stream) watch(peer netip.AddrPort, before map[uint64]int, since time.Time) {
+	defer st.watchers.Done()
 	tick := time.NewTicker(findEvery)
 	defer tick.Stop()
 	var acked uint64
@@ -135,7 +148,7 @@ func (st *stream) watch(peer netip.AddrPort, before map[uint64]int) {
 		if !st.found {
 			st.sock, st.found = findSinkSocket(peer, before)
 			st.sockMu.Unlock()
-			if st.found || time.Since(st.started) > st.cfg.SetupTimeout {
+			if st.found || time.Since(since) > st.cfg.SetupTimeout {
 				tick.Reset(watchEvery)
 			}
 			progress = time.Now()
@@ -191,33 +204,90 @@ func (st *stream) fail(err error) {
 func (st *stream) several() bool { return len(st.desc.outputs) > 1 }
 
 // failOutput ends output k with err. With one output that is the stream's
-// end; with several, the output is dropped, reported, and the stream goes
-// on until every output has failed.
+// end; with several, the output is dropped, reported, and, with
+// Reconnect and a server to connect to, brought back; the stream goes on
+// until every output has failed.
 func (st *stream) failOutput(k int, err error) {
 	if !st.several() {
 		st.fail(err)
 		return
 	}
-	err = fmt.Errorf("output %s: %w", Redact(st.desc.outputs[k].address), err)
+	o := st.desc.outputs[k]
+	err = fmt.Errorf("output %s: %w", Redact(o.address), err)
 	st.outMu.Lock()
 	if st.outs[k].err != nil {
 		st.outMu.Unlock()
 		return
 	}
-	o := &st.outs[k]
-	o.err = err
-	o.frames, o.bytes = st.p.BranchEncoded(k)
+	x := &st.outs[k]
+	x.err = err
+	x.frames, x.bytes = st.p.BranchEncoded(k)
 	all := true
-	for _, x := range st.outs {
-		all = all && x.err != nil
+	for _, y := range st.outs {
+		all = all && y.err != nil
 	}
 	st.wakeOutputsLocked()
 	st.outMu.Unlock()
-	if st.onOutputFail != nil {
-		st.onOutputFail(k, err)
-	}
+	st.emit(Event{Kind: OutputFailed, Output: Redact(o.address), Err: err, At: time.Now()})
 	if all {
 		st.fail(err)
+		return
+	}
+	if st.cfg.Reconnect && o.target.connects() && isLoss(err) {
+		go st.revive(k)
+	}
+}
+
+// revive brings output k back: it reaches its server again, with the
+// session's back-off, and swaps in a new branch while the other outputs
+// go on, until it is up or the stream ends.
+func (st *stream) revive(k int) {
+	o := st.desc.outputs[k]
+	addr := Redact(o.address)
+	wait := time.Duration(0)
+	for attempt := 1; ; attempt++ {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-st.done:
+				t.Stop()
+				return
+			}
+		}
+		wait = min(max(2*wait, reconnectFirst), st.cfg.ReconnectMaxWait)
+		select {
+		case <-st.done:
+			return
+		default:
+		}
+		st.emit(Event{Kind: Reconnecting, Output: addr, Attempt: attempt, At: time.Now()})
+		ctx, cancel := context.WithTimeout(context.Background(), st.cfg.SetupTimeout)
+		go func() { // Close does not wait out an attempt
+			select {
+			case <-st.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		peer, err := reach(ctx, o.target)
+		cancel()
+		if err != nil {
+			continue
+		}
+		before := socketInodes()
+		if err := st.p.ReplaceBranch(k, st.desc.elements[o.first:o.end]); err != nil {
+			continue
+		}
+		st.outMu.Lock()
+		st.outs[k] = outState{}
+		st.wakeOutputsLocked()
+		st.outMu.Unlock()
+		if k == 0 && o.target.overTCP() && peer.IsValid() {
+			st.startWatch(peer, before)
+		}
+		st.emit(Event{Kind: Reconnected, Output: addr, Attempt: attempt, At: time.Now()})
+		return
 	}
 }
 
@@ -250,6 +320,17 @@ func (st *stream) fromSink(k int, name string) bool {
 		k = 0
 	}
 	return name != "" && name == st.p.ElementName(st.desc.outputs[k].end-1)
+}
+
+// shared says whether an element (by its path) is in the part of the
+// pipeline every output shares, up to the tee.
+func (st *stream) shared(path string) bool {
+	for i := 0; i <= st.desc.teeAt; i++ {
+		if name := st.p.ElementName(i); name != "" && strings.Contains(path+"/", ":"+name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // outputErrors joins the errors of the outputs that failed while others
@@ -307,10 +388,14 @@ func (st *stream) onEvent(ev gstpipe.Event) {
 			kind = ErrDisconnected
 		}
 		err := &PipelineError{Element: ev.Source, Message: ev.Message, Debug: ev.Debug, kind: kind}
-		if k < 0 {
-			st.fail(err)
-		} else {
+		switch {
+		case k >= 0:
 			st.failOutput(k, err)
+		case st.shared(ev.Path):
+			st.fail(err)
+		default:
+			// An element of an output branch that was replaced: its
+			// last words concern a connection already given up.
 		}
 	case gstpipe.EventSinkEOS:
 		if k := st.outputOf(ev.Path); k >= 0 {
@@ -466,7 +551,10 @@ func (st *stream) close() error {
 		err = st.outputErrors()
 	}
 	close(st.watchStop)
-	<-st.watchDone
+	st.sockMu.Lock()
+	st.watchClosed = true
+	st.sockMu.Unlock()
+	st.watchers.Wait()
 	if err != nil {
 		// What is left in the connection will not be sent: end it, so
 		// the sink stops at once instead of finishing a blocked send.

@@ -419,3 +419,38 @@ void ms_trim_heap(void) {
 	malloc_trim(0);
 #endif
 }
+
+// ms_branch_detach cuts a tee branch off: it releases the tee's request
+// pad that feeds first (the branch's first element), which unlinks it;
+// the tee goes on feeding its other pads. Returns 0 if first had no peer.
+int ms_branch_detach(GstElement *tee, GstElement *first) {
+	GstPad *sink = gst_element_get_static_pad(first, "sink");
+	if (sink == NULL)
+		return 0;
+	GstPad *src = gst_pad_get_peer(sink);
+	gst_object_unref(sink);
+	if (src == NULL)
+		return 0;
+	gst_element_release_request_pad(tee, src);
+	gst_object_unref(src);
+	return 1;
+}
+
+static GstPadProbeReturn ms_until_keyframe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (b != NULL && GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT))
+		return GST_PAD_PROBE_DROP;
+	return GST_PAD_PROBE_REMOVE;
+}
+
+// ms_start_at_keyframe makes a branch that just joined start with a
+// picture: frames before the next keyframe are dropped at its entrance,
+// and the encoder upstream is asked for a keyframe now.
+void ms_start_at_keyframe(GstElement *first) {
+	GstPad *sink = gst_element_get_static_pad(first, "sink");
+	if (sink == NULL)
+		return;
+	gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, ms_until_keyframe, NULL, NULL);
+	gst_pad_send_event(sink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+	gst_object_unref(sink);
+}

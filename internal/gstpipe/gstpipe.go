@@ -159,6 +159,9 @@ type Pipeline struct {
 	bytes      int64
 	branches   []*C.MsCounts // per branch, while not released
 	branchN    [][2]int64    // BranchEncoded's answers after Release
+	branchBase [][2]int64    // what earlier incarnations of each branch took
+	branchAt   []int         // Spec.Branches
+	branchMu   sync.Mutex    // one ReplaceBranch at a time, and none during Release
 	pool       *C.GstBufferPool
 	bt709      C.int
 	flowHandle cgo.Handle
@@ -200,15 +203,12 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 		p.bt709 = 1
 	}
 	for _, ed := range s.Elements {
-		e, err := gst.NewElement(ed.Factory)
-		if err != nil {
-			return fmt.Errorf("creating %s: %v", ed.Factory, err)
+		e, err := newElement(ed)
+		if e != nil {
+			p.elems = append(p.elems, e)
 		}
-		p.elems = append(p.elems, e)
-		for _, pr := range ed.Props {
-			if err := setArg(e, pr); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
 	}
 	if err := p.pipe.AddMany(p.elems...); err != nil {
@@ -238,8 +238,10 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	// The counts are freed with the pad, which lives as long as p.elems
 	// holds the element: reading them is safe while p is.
 	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]), 1)
+	p.branchAt = s.Branches
 	for _, b := range s.Branches {
 		p.branches = append(p.branches, C.ms_watch_output(elemPtr(p.elems[b]), 0))
+		p.branchBase = append(p.branchBase, [2]int64{})
 	}
 	if len(s.Branches) > 0 {
 		C.ms_forward_messages(p.pipePtr)
@@ -286,6 +288,21 @@ func linkChain(elems []*gst.Element) error {
 		return fmt.Errorf("linking elements: %v", err)
 	}
 	return nil
+}
+
+// newElement makes an element and sets its properties; on a property
+// error the element is returned too, for the caller to release.
+func newElement(ed Element) (*gst.Element, error) {
+	e, err := gst.NewElement(ed.Factory)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %v", ed.Factory, err)
+	}
+	for _, pr := range ed.Props {
+		if err := setArg(e, pr); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
 }
 
 func setArg(e *gst.Element, p Prop) error {
@@ -426,6 +443,8 @@ func (p *Pipeline) watch(onEvent func(Event)) {
 // descriptors), the buffer pool, the callback handle. Safe to call more
 // than once, and on a pipeline never started.
 func (p *Pipeline) Release() {
+	p.branchMu.Lock() // no branch is being swapped from here on
+	defer p.branchMu.Unlock()
 	p.mu.Lock()
 	if p.releasing {
 		p.mu.Unlock()
@@ -450,8 +469,8 @@ func (p *Pipeline) Release() {
 	p.released = true
 	p.frames, p.bytes = int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
 	p.counts = nil // freed with its pad, below
-	for _, c := range p.branches {
-		p.branchN = append(p.branchN, [2]int64{int64(C.ms_counts_frames(c)), int64(C.ms_counts_bytes(c))})
+	for k, c := range p.branches {
+		p.branchN = append(p.branchN, [2]int64{p.branchBase[k][0] + int64(C.ms_counts_frames(c)), p.branchBase[k][1] + int64(C.ms_counts_bytes(c))})
 	}
 	p.branches = nil
 	// Buffers still held downstream keep the pool alive until freed.
@@ -567,7 +586,99 @@ func (p *Pipeline) BranchEncoded(k int) (frames, bytes int64) {
 	}
 	f, b := int64(C.ms_counts_frames(p.branches[k])), int64(C.ms_counts_bytes(p.branches[k]))
 	runtime.KeepAlive(p.elems)
-	return f, b
+	return p.branchBase[k][0] + f, p.branchBase[k][1] + b
+}
+
+// ReplaceBranch swaps branch k for new elements made from elems (its
+// description, as at Build) while the rest of the pipeline runs: the tee's
+// pad to the old branch is released, the old elements are stopped and
+// removed, the new ones added, linked and started; the new branch drops
+// frames until a keyframe, which the encoder is asked for at once, so it
+// starts with a picture. What the old
+// branch took stays counted in BranchEncoded.
+func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
+	p.branchMu.Lock()
+	defer p.branchMu.Unlock()
+	p.mu.RLock()
+	if p.releasing || p.released {
+		p.mu.RUnlock()
+		return errors.New("pipeline released")
+	}
+	if k < 0 || k >= len(p.branchAt) {
+		p.mu.RUnlock()
+		return fmt.Errorf("gstpipe: no branch %d", k)
+	}
+	start, end := p.branchAt[k], len(p.elems)
+	if k+1 < len(p.branchAt) {
+		end = p.branchAt[k+1]
+	}
+	if len(elems) != end-start {
+		p.mu.RUnlock()
+		return fmt.Errorf("gstpipe: branch %d has %d elements, not %d", k, end-start, len(elems))
+	}
+	tee := p.elems[start-1]
+	old := append([]*gst.Element(nil), p.elems[start:end]...)
+	p.mu.RUnlock()
+
+	// Cut the old branch off and stop it. The rest of the pipeline never
+	// waits on it: the tee stops pushing there once the pad is released.
+	C.ms_branch_detach(elemPtr(tee), elemPtr(old[0]))
+	for _, e := range old {
+		_ = e.SetState(gst.StateNull)
+		_ = p.pipe.Remove(e)
+	}
+	fresh := make([]*gst.Element, 0, len(elems))
+	fail := func(err error) error {
+		for _, e := range fresh {
+			_ = e.SetState(gst.StateNull)
+			_ = p.pipe.Remove(e)
+			dropRef(e.Object.InitiallyUnowned.Object)
+		}
+		return err
+	}
+	for _, ed := range elems {
+		e, err := newElement(ed)
+		if e != nil {
+			if aerr := p.pipe.Add(e); aerr != nil {
+				dropRef(e.Object.InitiallyUnowned.Object)
+				return fail(fmt.Errorf("adding %s: %v", ed.Factory, aerr))
+			}
+			fresh = append(fresh, e)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := linkChain(fresh); err != nil {
+		return fail(err)
+	}
+	// Before the branch is linked: its first frame must be a keyframe.
+	C.ms_start_at_keyframe(elemPtr(fresh[0]))
+	if err := tee.Link(fresh[0]); err != nil {
+		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
+	}
+	// Sinks first, so nothing upstream pushes into an element not yet
+	// running.
+	for i := len(fresh) - 1; i >= 0; i-- {
+		if !fresh[i].SyncStateWithParent() {
+			C.ms_branch_detach(elemPtr(tee), elemPtr(fresh[0]))
+			return fail(fmt.Errorf("starting %s", fresh[i].GetName()))
+		}
+	}
+	counts := C.ms_watch_output(elemPtr(fresh[0]), 0)
+
+	p.mu.Lock()
+	old0 := p.branches[k]
+	p.branchBase[k][0] += int64(C.ms_counts_frames(old0))
+	p.branchBase[k][1] += int64(C.ms_counts_bytes(old0))
+	p.branches[k] = counts
+	copy(p.elems[start:end], fresh)
+	p.mu.Unlock()
+	for _, e := range old {
+		dropRef(e.Object.InitiallyUnowned.Object)
+	}
+	runtime.KeepAlive(tee)
+	return nil
 }
 
 // Dot returns the pipeline graph in Graphviz form.
