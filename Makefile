@@ -24,8 +24,14 @@ fmt-check: ## fail if gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: vet fmt-check ## vet, gofmt, then every test with the race detector
-	$(GO) test -race -count=1 $(PKGS)
+# The browser tests run on their own, after the others: ten Chromium tabs
+# and the library's own tests at once overload two cores, and the browser
+# tests measure the publisher's pacing.
+BROWSER_PKG := ./webview
+
+test: vet fmt-check ## vet, gofmt, then every test with the race detector (the browser tests last, alone)
+	$(GO) test -race -count=1 $$($(GO) list $(PKGS) | grep -v '/webview$$')
+	$(GO) test -race -count=1 $(BROWSER_PKG)
 
 test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)
