@@ -129,6 +129,7 @@ func TestRecordSurvivesServerRestart(t *testing.T) {
 	events := make(chan mpegserver.Event, 64)
 	go func() {
 		for ev := range s.Events() {
+			t.Logf("event: %v %s attempt %d %v", ev.Kind, ev.Output, ev.Attempt, ev.Err)
 			events <- ev
 		}
 	}()

@@ -443,14 +443,22 @@ static GstPadProbeReturn ms_until_keyframe(GstPad *pad, GstPadProbeInfo *info, g
 	return GST_PAD_PROBE_REMOVE;
 }
 
-// ms_start_at_keyframe makes a branch that just joined start with a
-// picture: frames before the next keyframe are dropped at its entrance,
-// and the encoder upstream is asked for a keyframe now.
-void ms_start_at_keyframe(GstElement *first) {
+// ms_drop_until_keyframe makes a branch that is about to join start with
+// a picture: frames before the next keyframe are dropped at its entrance.
+void ms_drop_until_keyframe(GstElement *first) {
 	GstPad *sink = gst_element_get_static_pad(first, "sink");
 	if (sink == NULL)
 		return;
 	gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, ms_until_keyframe, NULL, NULL);
-	gst_pad_send_event(sink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+	gst_object_unref(sink);
+}
+
+// ms_request_keyframe asks the encoder upstream of a linked element for a
+// keyframe now (an upstream event, pushed from its sink pad).
+void ms_request_keyframe(GstElement *first) {
+	GstPad *sink = gst_element_get_static_pad(first, "sink");
+	if (sink == NULL)
+		return;
+	gst_pad_push_event(sink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 	gst_object_unref(sink);
 }

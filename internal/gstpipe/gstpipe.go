@@ -652,20 +652,20 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 	if err := linkChain(fresh); err != nil {
 		return fail(err)
 	}
-	// Before the branch is linked: its first frame must be a keyframe.
-	C.ms_start_at_keyframe(elemPtr(fresh[0]))
-	if err := tee.Link(fresh[0]); err != nil {
-		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
-	}
-	// Sinks first, so nothing upstream pushes into an element not yet
-	// running.
+	// Started before the tee feeds it, sinks first, so no frame meets an
+	// element not yet running.
 	for i := len(fresh) - 1; i >= 0; i-- {
 		if !fresh[i].SyncStateWithParent() {
-			C.ms_branch_detach(elemPtr(tee), elemPtr(fresh[0]))
 			return fail(fmt.Errorf("starting %s", fresh[i].GetName()))
 		}
 	}
+	// Its first frame must be a keyframe.
+	C.ms_drop_until_keyframe(elemPtr(fresh[0]))
+	if err := tee.Link(fresh[0]); err != nil {
+		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
+	}
 	counts := C.ms_watch_output(elemPtr(fresh[0]), 0)
+	C.ms_request_keyframe(elemPtr(fresh[0]))
 
 	p.mu.Lock()
 	old0 := p.branches[k]

@@ -46,7 +46,8 @@ int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
 void ms_bus_wake(GstBus *bus);
 void ms_forward_messages(GstElement *pipe);
 int ms_branch_detach(GstElement *tee, GstElement *first);
-void ms_start_at_keyframe(GstElement *first);
+void ms_drop_until_keyframe(GstElement *first);
+void ms_request_keyframe(GstElement *first);
 
 void ms_quiet_gio(void);
 void ms_trim_heap(void);
