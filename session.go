@@ -178,23 +178,7 @@ func (s *session) retire(st *stream) {
 // (false). base keeps timestamps going on from the last stream's; the time
 // spent down is added to it.
 func (s *session) reconnect(base time.Duration) bool {
-	wait := time.Duration(0)
-	for attempt := 1; ; attempt++ {
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-s.closing:
-				t.Stop()
-				return false
-			}
-		}
-		wait = min(max(2*wait, reconnectFirst), s.cfg.ReconnectMaxWait)
-		select {
-		case <-s.closing:
-			return false
-		default:
-		}
+	return retry(s.closing, s.cfg.ReconnectMaxWait, func(attempt int) bool {
 		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: time.Now()})
 		s.mu.Lock()
 		down := time.Since(s.downAt)
@@ -204,7 +188,7 @@ func (s *session) reconnect(base time.Duration) bool {
 			s.mu.Lock()
 			s.attemptErr = err
 			s.mu.Unlock()
-			continue
+			return false
 		}
 		s.mu.Lock()
 		select {
@@ -212,7 +196,7 @@ func (s *session) reconnect(base time.Duration) bool {
 			s.mu.Unlock()
 			_ = st.close()
 			s.retire(st)
-			return false
+			return false // retry sees the session closing
 		default:
 		}
 		s.st, s.reconnects = st, s.reconnects+1
@@ -221,21 +205,55 @@ func (s *session) reconnect(base time.Duration) bool {
 		s.mu.Unlock()
 		s.emit(Event{Kind: Reconnected, Attempt: attempt, At: time.Now()})
 		return true
+	})
+}
+
+// retry calls try with attempt 1, 2, ...: the first at once, then after a
+// back-off doubling from reconnectFirst up to maxWait, until try succeeds
+// (true) or stop is closed (false). The session's reconnection and a
+// stream's lost output share it.
+func retry(stop <-chan struct{}, maxWait time.Duration, try func(attempt int) bool) bool {
+	wait := time.Duration(0)
+	for attempt := 1; ; attempt++ {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				return false
+			}
+		}
+		wait = min(max(2*wait, reconnectFirst), maxWait)
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+		if try(attempt) {
+			return true
+		}
 	}
 }
 
-// open reaches the server and starts a stream, within the setup timeout.
-func (s *session) open(base time.Duration) (*stream, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.SetupTimeout)
-	defer cancel()
-	go func() { // Close does not wait out an attempt
-
+// setupContext bounds one attempt by the setup timeout and ends it when
+// stop is closed, so Close does not wait out an attempt.
+func setupContext(stop <-chan struct{}, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	go func() {
 		select {
-		case <-s.closing:
+		case <-stop:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
+	return ctx, cancel
+}
+
+// open reaches the server and starts a stream, within the setup timeout.
+func (s *session) open(base time.Duration) (*stream, error) {
+	ctx, cancel := setupContext(s.closing, s.cfg.SetupTimeout)
+	defer cancel()
 	peer, err := reachAll(ctx, s.desc)
 	if err != nil {
 		return nil, err

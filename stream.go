@@ -244,40 +244,17 @@ func (st *stream) failOutput(k int, err error) {
 func (st *stream) revive(k int) {
 	o := st.desc.outputs[k]
 	addr := Redact(o.address)
-	wait := time.Duration(0)
-	for attempt := 1; ; attempt++ {
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-st.done:
-				t.Stop()
-				return
-			}
-		}
-		wait = min(max(2*wait, reconnectFirst), st.cfg.ReconnectMaxWait)
-		select {
-		case <-st.done:
-			return
-		default:
-		}
+	retry(st.done, st.cfg.ReconnectMaxWait, func(attempt int) bool {
 		st.emit(Event{Kind: Reconnecting, Output: addr, Attempt: attempt, At: time.Now()})
-		ctx, cancel := context.WithTimeout(context.Background(), st.cfg.SetupTimeout)
-		go func() { // Close does not wait out an attempt
-			select {
-			case <-st.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := setupContext(st.done, st.cfg.SetupTimeout)
 		peer, err := reach(ctx, o.target)
 		cancel()
 		if err != nil {
-			continue
+			return false
 		}
 		before := socketInodes()
 		if err := st.p.ReplaceBranch(k, st.desc.elements[o.first:o.end]); err != nil {
-			continue
+			return false
 		}
 		st.outMu.Lock()
 		st.outs[k] = outState{}
@@ -287,8 +264,8 @@ func (st *stream) revive(k int) {
 			st.startWatch(peer, before)
 		}
 		st.emit(Event{Kind: Reconnected, Output: addr, Attempt: attempt, At: time.Now()})
-		return
-	}
+		return true
+	})
 }
 
 func (st *stream) wakeOutputsLocked() {
