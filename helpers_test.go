@@ -113,3 +113,41 @@ func feed(t testing.TB, s *mpegserver.Server, w, h int) {
 		}
 	}()
 }
+
+// waitEvent reads the server's events, logging each, until one of kind
+// comes; the test fails if none does within the bound.
+func waitEvent(t testing.TB, s *mpegserver.Server, kind mpegserver.EventKind, within time.Duration) mpegserver.Event {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case ev := <-s.Events():
+			t.Logf("event: %v %s attempt %d %v", ev.Kind, ev.Output, ev.Attempt, ev.Err)
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %v event within %v", kind, within)
+		}
+	}
+}
+
+// frameSeq serves numbered test frames with the blocking call, each call
+// going on from where the last one stopped. It may run on another
+// goroutine than the test's: failures are reported with Errorf.
+type frameSeq struct {
+	s    *mpegserver.Server
+	w, h int
+	next int
+}
+
+// serve serves n more frames; false if one failed.
+func (f *frameSeq) serve(t testing.TB, n int) bool {
+	for end := f.next + n; f.next < end; f.next++ {
+		if err := f.s.ServeFrameBlock(testFrame(f.w, f.h, f.next)); err != nil {
+			t.Errorf("frame %d: %v", f.next, err)
+			return false
+		}
+	}
+	return true
+}

@@ -179,44 +179,26 @@ func TestRTMPReconnect(t *testing.T) {
 	if err := s.Setup(srv.URL + "/cam"); err != nil {
 		t.Fatal(err)
 	}
-	wait := func(kind mpegserver.EventKind) mpegserver.Event {
-		t.Helper()
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case ev := <-s.Events():
-				if ev.Kind == kind {
-					return ev
-				}
-			case <-deadline:
-				t.Fatalf("no %v event", kind)
-			}
-		}
+	frames := &frameSeq{s: s, w: 320, h: 240}
+	if !frames.serve(t, 30) {
+		t.FailNow()
 	}
-	i := 0
-	serve := func(n int) {
-		t.Helper()
-		for end := i + n; i < end; i++ {
-			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
-				t.Fatalf("frame %d: %v", i, err)
-			}
-		}
-	}
-	serve(30)
 	srv.WaitLog(t, "publish:", 1, 10*time.Second) // connected and publishing
 	srv.Stop()
 	stopped := time.Now()
 	done := make(chan struct{})
-	go func() { defer close(done); serve(90) }() // frames go on while the server is away
-	ev := wait(mpegserver.Disconnected)
+	go func() { defer close(done); frames.serve(t, 90) }() // frames go on while the server is away
+	ev := waitEvent(t, s, mpegserver.Disconnected, 15*time.Second)
 	t.Logf("loss seen after %v: %v", time.Since(stopped).Round(time.Millisecond), ev.Err)
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	ev = wait(mpegserver.Reconnected)
+	ev = waitEvent(t, s, mpegserver.Reconnected, 15*time.Second)
 	t.Logf("reconnected at attempt %d, %v after the restart", ev.Attempt, time.Since(stopped).Round(time.Millisecond))
 	<-done
-	serve(60)
+	if !frames.serve(t, 60) {
+		t.FailNow()
+	}
 	st := s.Stats()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -227,10 +209,10 @@ func TestRTMPReconnect(t *testing.T) {
 	if !strings.HasPrefix(got, "h264,320,240,") || len(keys) == 0 || keys[0] != 0 || st.Reconnects != 1 {
 		t.Errorf("recording after the restart: %s, keyframes %v, reconnects %d", got, keys, st.Reconnects)
 	}
-	var frames int
-	fmt.Sscanf(strings.TrimPrefix(got, "h264,320,240,"), "%d", &frames)
-	if frames < 60 {
-		t.Errorf("%d frames recorded after the restart, want at least the last 60", frames)
+	var recorded int
+	fmt.Sscanf(strings.TrimPrefix(got, "h264,320,240,"), "%d", &recorded)
+	if recorded < 60 {
+		t.Errorf("%d frames recorded after the restart, want at least the last 60", recorded)
 	}
 }
 
@@ -244,26 +226,6 @@ func TestSRTReconnect(t *testing.T) {
 		mpegserver.ReconnectMaxWait(500*time.Millisecond))
 	if err := s.Setup(fmt.Sprintf("srt://127.0.0.1:%d", rx.Port)); err != nil {
 		t.Fatal(err)
-	}
-	events := make(chan mpegserver.Event, 64)
-	go func() {
-		for ev := range s.Events() {
-			events <- ev
-		}
-	}()
-	wait := func(kind mpegserver.EventKind, within time.Duration) mpegserver.Event {
-		t.Helper()
-		deadline := time.After(within)
-		for {
-			select {
-			case ev := <-events:
-				if ev.Kind == kind {
-					return ev
-				}
-			case <-deadline:
-				t.Fatalf("no %v event within %v", kind, within)
-			}
-		}
 	}
 	stop := make(chan struct{})
 	served := make(chan error, 1)
@@ -284,10 +246,10 @@ func TestSRTReconnect(t *testing.T) {
 	time.Sleep(time.Second) // a second of stream to the first receiver
 	rx.Kill()
 	killed := time.Now()
-	ev := wait(mpegserver.Disconnected, 20*time.Second)
+	ev := waitEvent(t, s, mpegserver.Disconnected, 20*time.Second)
 	t.Logf("loss seen after %v: %v", time.Since(killed).Round(time.Millisecond), ev.Err)
 	rx2 := testutil.StartSRTOn(t, rx.Port, "")
-	ev = wait(mpegserver.Reconnected, 20*time.Second)
+	ev = waitEvent(t, s, mpegserver.Reconnected, 20*time.Second)
 	t.Logf("reconnected at attempt %d", ev.Attempt)
 	time.Sleep(2 * time.Second) // two seconds to the new receiver
 	close(stop)

@@ -126,44 +126,19 @@ func TestRecordSurvivesServerRestart(t *testing.T) {
 	if err := s.Setup(relay.URL("cam")); err != nil {
 		t.Fatal(err)
 	}
-	events := make(chan mpegserver.Event, 64)
-	go func() {
-		for ev := range s.Events() {
-			t.Logf("event: %v %s attempt %d %v", ev.Kind, ev.Output, ev.Attempt, ev.Err)
-			events <- ev
-		}
-	}()
-	wait := func(kind mpegserver.EventKind) mpegserver.Event {
-		t.Helper()
-		deadline := time.After(20 * time.Second)
-		for {
-			select {
-			case ev := <-events:
-				if ev.Kind == kind {
-					return ev
-				}
-			case <-deadline:
-				t.Fatalf("no %v event", kind)
-			}
-		}
+	frames := &frameSeq{s: s, w: 320, h: 240}
+	if !frames.serve(t, 30) {
+		t.FailNow()
 	}
-	i := 0
-	serve := func(n int) {
-		t.Helper()
-		for end := i + n; i < end; i++ {
-			if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
-				t.Fatalf("frame %d: %v", i, err)
-			}
-		}
-	}
-	serve(30)
 	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserverInfo) bool { return i.Frames >= 20 }); err != nil {
 		t.Fatal(err)
 	}
 	relay.Close()
 	lost := time.Now()
-	serve(30) // the record goes on while the server is away
-	ev := wait(mpegserver.OutputFailed)
+	if !frames.serve(t, 30) { // the record goes on while the server is away
+		t.FailNow()
+	}
+	ev := waitEvent(t, s, mpegserver.OutputFailed, 20*time.Second)
 	if ev.Output != "rtsp://"+addr+"/cam" {
 		t.Errorf("failed output %q", ev.Output)
 	}
@@ -190,8 +165,8 @@ func TestRecordSurvivesServerRestart(t *testing.T) {
 	defer cancelSub()
 	back := time.Now()
 	done := make(chan struct{})
-	go func() { defer close(done); serve(60) }()
-	ev = wait(mpegserver.Reconnected)
+	go func() { defer close(done); frames.serve(t, 60) }()
+	ev = waitEvent(t, s, mpegserver.Reconnected, 20*time.Second)
 	t.Logf("lost %v after the stop; back at attempt %d, %v after the server returned", ev.At.Sub(lost).Round(time.Millisecond),
 		ev.Attempt, time.Since(back).Round(time.Millisecond))
 	if ev.Output != "rtsp://"+addr+"/cam" {
@@ -206,7 +181,9 @@ func TestRecordSurvivesServerRestart(t *testing.T) {
 	}
 	defer r.Close()
 	<-done
-	serve(2 * gop)
+	if !frames.serve(t, 2*gop) {
+		t.FailNow()
+	}
 	if err := r.WaitFrames(testutil.Context(t, 10*time.Second), gop); err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +201,10 @@ func TestRecordSurvivesServerRestart(t *testing.T) {
 	if keys := rtsptest.Keyframes(r.AUs()); len(keys) < 2 || keys[1]-keys[0] != gop {
 		t.Errorf("keyframes at %v, want every %d", keys, gop)
 	}
-	if len(final) != 2 || final[0].Err != nil || final[1].Err != nil || final[1].Frames != int64(i) {
-		t.Errorf("outputs after Close: %+v (served %d)", final, i)
+	if len(final) != 2 || final[0].Err != nil || final[1].Err != nil || final[1].Frames != int64(frames.next) {
+		t.Errorf("outputs after Close: %+v (served %d)", final, frames.next)
 	}
-	if got, _ := ffprobeFrames(t, rec); got != fmt.Sprintf("h264,320,240,%d", i) {
-		t.Errorf("record: %s, want all %d frames", got, i)
+	if got, _ := ffprobeFrames(t, rec); got != fmt.Sprintf("h264,320,240,%d", frames.next) {
+		t.Errorf("record: %s, want all %d frames", got, frames.next)
 	}
 }
