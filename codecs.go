@@ -365,7 +365,7 @@ func Encoders() []EncoderInfo {
 // hardware one; "" when none is installed. Setup falls back from a
 // hardware encoder that fails to start to the next candidate.
 func EncoderFor(codec string) (element string, hardware bool) {
-	if e := firstInstalled(codec, nil); e != nil {
+	if e := firstInstalled(codec, nil, gstpipe.Installed); e != nil {
 		return e.Element, e.Hardware
 	}
 	return "", false
@@ -376,7 +376,7 @@ func EncoderFor(codec string) (element string, hardware bool) {
 func AvailableCodecs() []string {
 	var out []string
 	for _, n := range codecNames() {
-		if e := firstInstalled(n, nil); e != nil {
+		if e := firstInstalled(n, nil, gstpipe.Installed); e != nil {
 			out = append(out, n)
 		}
 	}
@@ -385,10 +385,10 @@ func AvailableCodecs() []string {
 
 // firstInstalled is the first of a name's encoders that is installed and
 // not in skip, or nil.
-func firstInstalled(name string, skip []string) *encoder {
+func firstInstalled(name string, skip []string, installed func(string) bool) *encoder {
 	cs, _ := candidates(name)
 	for _, e := range cs {
-		if !slices.Contains(skip, e.Element) && gstpipe.Installed(e.Element) && gstpipe.Installed(e.After.Factory) {
+		if !slices.Contains(skip, e.Element) && installed(e.Element) && installed(e.After.Factory) {
 			return e
 		}
 	}

@@ -11,22 +11,25 @@ import (
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
-// encoderChecks remembers encoder settings already brought up once, by
-// their launch form: a check costs an encoder start (x265: ~0.1 s), and a
-// program sets the same stream up again and again (reconnects, restarts).
-var encoderChecks sync.Map // string → error (nil: the encoder took them)
+// encoderChecks remembers, for one Server, the encoder settings already
+// brought up once, by their launch form: a check costs an encoder start
+// (x265: ~0.1 s), and a program sets the same stream up again and again
+// (reconnects, restarts).
+type encoderChecks struct {
+	m sync.Map // string → error (nil: the encoder took them)
+}
 
-// checkEncoder brings the encoder up with the stream's settings on one
-// black frame, so that settings it refuses fail Setup with its reason
-// instead of the first frames after it (x265enc reports its refusals only
-// when the first frame reaches it).
-func checkEncoder(ctx context.Context, d description) error {
+// check brings the encoder up with the stream's settings on one black
+// frame, so that settings it refuses fail Setup with its reason instead
+// of the first frames after it (x265enc reports its refusals only when
+// the first frame reaches it).
+func (c *encoderChecks) check(ctx context.Context, d description) error {
 	elems := append(append([]gstpipe.Element(nil), d.elements[:d.encAt+1]...), gstpipe.Element{Factory: "fakesink",
 		Props: []gstpipe.Prop{{Name: "sync", Value: "false"}, {Name: "async", Value: "false"}}})
 	// The key is the check's own launch line: it holds every setting the
 	// encoder sees and no password (the sink is not part of it).
 	key := description{elements: elems}.launchLine()
-	if err, ok := encoderChecks.Load(key); ok {
+	if err, ok := c.m.Load(key); ok {
 		if err == nil {
 			return nil
 		}
@@ -34,7 +37,7 @@ func checkEncoder(ctx context.Context, d description) error {
 	}
 	err := runEncoderCheck(ctx, d, elems)
 	if ctx.Err() == nil {
-		encoderChecks.Store(key, err) // a check cut short proves nothing
+		c.m.Store(key, err) // a check cut short proves nothing
 	}
 	return err
 }

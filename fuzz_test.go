@@ -88,26 +88,42 @@ func FuzzParseAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, addr string) {
 		red := Redact(addr)
-		tg, err := parseAddress(addr)
+		pw := ""
+		if u, err := url.Parse(addr); err == nil && u.User != nil {
+			pw, _ = u.User.Password()
+		}
+		o, err := parseOutput(addr)
 		if err != nil {
 			if !errors.Is(err, ErrUnsupportedAddress) {
 				t.Fatalf("%q: %v", addr, err)
 			}
-			if tg.Password != "" && strings.Contains(err.Error(), tg.Password) {
+			if len(pw) >= 8 && strings.Contains(err.Error(), pw) && !strings.Contains(red, pw) {
 				t.Fatalf("%q: password in %v", addr, err)
 			}
 			return
 		}
-		if !tg.Live() {
+		f := o.facts()
+		if !f.connects {
 			return
 		}
-		if tg.HostPort == "" || strings.HasSuffix(tg.HostPort, ":") {
-			t.Fatalf("%q: nothing to dial (%q)", addr, tg.HostPort)
+		var hostPort string
+		switch o := o.(type) {
+		case *rtspOutput:
+			hostPort = o.hostPort
+		case *rtmpOutput:
+			hostPort = o.hostPort
+		case *srtOutput:
+			hostPort = o.hostPort
+		default:
+			t.Fatalf("%q: %T connects to what?", addr, o)
 		}
-		if tg.Password != "" {
-			if _, userinfo, _ := splitUserinfo(tg.Location); userinfo != "" {
-				t.Fatalf("%q: credentials left in location %q", addr, tg.Location)
-			}
+		if hostPort == "" || strings.HasSuffix(hostPort, ":") {
+			t.Fatalf("%q: nothing to dial (%q)", addr, hostPort)
+		}
+		if _, userinfo, _ := splitUserinfo(f.location); userinfo != "" {
+			t.Fatalf("%q: credentials left in location %q", addr, f.location)
+		}
+		if pw != "" {
 			if u, err := url.Parse(red); err == nil && u.User != nil {
 				if p, ok := u.User.Password(); ok && p != redacted {
 					t.Fatalf("%q: Redact gave %q", addr, red)
@@ -208,30 +224,35 @@ func FuzzLaunchLine(f *testing.F) {
 		addr := "rtsp://" + url.UserPassword(user, password).String() + "@127.0.0.1:8554/cam"
 		c := DefaultConfig()
 		c.Address = addr
-		d, err := compile(c)
+		d, err := compile(c, gstpipe.Installed)
 		if err != nil {
 			return
 		}
+		rtsp := d.outputs[0].out.(*rtspOutput)
 		line := d.launchLine()
 		argv := splitShell(t, line)[2:] // gst-launch-1.0 -e
 		if pw, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "user-pw"); err != nil || pw != redacted {
 			t.Fatalf("user-pw parsed back as %q (%v), want %s:\n%s", pw, err, redacted, line)
 		}
 		got, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "user-id")
-		if err != nil || got != d.target.User {
-			t.Fatalf("user %q: parsed back %q, %v\n%s", d.target.User, got, err, line)
+		if err != nil || got != rtsp.user {
+			t.Fatalf("user %q: parsed back %q, %v\n%s", rtsp.user, got, err, line)
 		}
-		if got, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "location"); err != nil || got != d.target.Location {
-			t.Fatalf("location %q: parsed back %q, %v\n%s", d.target.Location, got, err, line)
+		if got, err := gstpipe.LaunchProperty(argv, "rtspclientsink", "location"); err != nil || got != rtsp.loc {
+			t.Fatalf("location %q: parsed back %q, %v\n%s", rtsp.loc, got, err, line)
 		}
 		c.Address = path
-		if d, err = compile(c); err != nil || d.target.Scheme != "file" {
+		if d, err = compile(c, gstpipe.Installed); err != nil {
+			return
+		}
+		file, ok := d.outputs[0].out.(*fileOutput)
+		if !ok {
 			return
 		}
 		line = d.launchLine()
 		got, err = gstpipe.LaunchProperty(splitShell(t, line)[2:], "filesink", "location")
-		if err != nil || got != d.target.Location {
-			t.Fatalf("path %q: parsed back %q, %v\n%s", d.target.Location, got, err, line)
+		if err != nil || got != file.path {
+			t.Fatalf("path %q: parsed back %q, %v\n%s", file.path, got, err, line)
 		}
 	})
 }

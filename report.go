@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
 // Stats describes a stream's life so far.
@@ -46,34 +48,6 @@ func addStats(a, b Stats) Stats {
 	return Stats{Outputs: b.Outputs, Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
 		MaxAhead: max(a.MaxAhead, b.MaxAhead), Slips: a.Slips + b.Slips, Encoded: a.Encoded + b.Encoded,
 		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed}
-}
-
-func (st *stream) stats() Stats {
-	st.pushMu.Lock()
-	defer st.pushMu.Unlock()
-	end := st.finished
-	if end.IsZero() {
-		end = time.Now()
-	}
-	s := Stats{Pushed: st.pushed, Refused: st.refused, MaxAhead: st.tl.maxAhead, Slips: st.tl.slips,
-		Warnings: st.warns.Load(), Elapsed: end.Sub(st.started)}
-	s.Encoded, s.Bytes = st.p.Encoded()
-	if st.finished.IsZero() {
-		s.Queued = st.p.Queued()
-		s.Ahead = st.tl.unplayed(st.p.RunningTime())
-	}
-	if st.several() {
-		st.outMu.Lock()
-		for k, o := range st.desc.outputs {
-			x := OutputStats{Address: Redact(o.address), Err: st.outs[k].err, Frames: st.outs[k].frames, Bytes: st.outs[k].bytes}
-			if x.Err == nil {
-				x.Frames, x.Bytes = st.p.BranchEncoded(k)
-			}
-			s.Outputs = append(s.Outputs, x)
-		}
-		st.outMu.Unlock()
-	}
-	return s
 }
 
 // Stats returns the open session's figures (from Setup on, every stream
@@ -134,7 +108,7 @@ func (s *Server) DumpFile(w io.Writer) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), st.desc.target.Format)
+	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), st.desc.main().format)
 	for i, e := range st.desc.elements {
 		fmt.Fprintf(&b, "%d. %s (%s)\n", i+1, e.Factory, st.p.ElementName(i))
 		for _, p := range e.Props {
@@ -167,7 +141,7 @@ func (s *Server) Dot() (string, error) {
 // DotGraph builds the pipeline for c, sets it to READY (which connects to
 // nothing) and returns its Graphviz graph.
 func DotGraph(c Config) (string, error) {
-	d, err := compile(c)
+	d, err := compile(c, gstpipe.Installed)
 	if err != nil {
 		return "", err
 	}

@@ -36,6 +36,8 @@ import (
 	"image"
 	"sync"
 	"time"
+
+	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
 // Server pushes frames to one stream at a time. Create it with New.
@@ -48,11 +50,13 @@ type Server struct {
 	last Stats    // of the last closed session
 
 	events chan Event
+	clk    clock         // the real one; tests set their own
+	checks encoderChecks // encoder settings already brought up
 }
 
 // New returns a Server with the default configuration (see DefaultConfig).
 func New() *Server {
-	return &Server{cfg: DefaultConfig(), events: make(chan Event, eventBuffer)}
+	return &Server{cfg: DefaultConfig(), events: make(chan Event, eventBuffer), clk: realClock{}}
 }
 
 // SetParameter applies options in order; they take effect at the next
@@ -107,7 +111,7 @@ func (s *Server) ResetPath(addr string) {
 // LaunchLine returns the gst-launch-1.0 line of the configured pipeline,
 // with any password replaced by REDACTED. It does not connect anywhere.
 func (s *Server) LaunchLine() (string, error) {
-	d, err := compile(s.Config())
+	d, err := compile(s.Config(), gstpipe.Installed)
 	if err != nil {
 		return "", err
 	}
@@ -132,7 +136,7 @@ func (s *Server) Setup(addr string) error {
 	// The encoder check and the server's answer share SetupTimeout.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
 	defer cancel()
-	d, err := setupEncoder(ctx, cfg)
+	d, err := setupEncoder(ctx, cfg, &s.checks)
 	if err != nil {
 		return err
 	}
@@ -140,12 +144,12 @@ func (s *Server) Setup(addr string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStream(cfg, d, peer, 0, s.emit)
+	st, err := openStream(cfg, d, s.clk, peer, 0, s.emit)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.sess = newSession(cfg, d, st, s.emit)
+	s.sess = newSession(cfg, d, s.clk, st, s.emit)
 	s.mu.Unlock()
 	return nil
 }
@@ -154,18 +158,18 @@ func (s *Server) Setup(addr string) error {
 // hardware encoder that does not start (no device, a driver refusing the
 // settings) gives way to the codec's next one, in the end the software
 // encoder; the reason stays in the error if none starts.
-func setupEncoder(ctx context.Context, cfg Config) (description, error) {
+func setupEncoder(ctx context.Context, cfg Config, checks *encoderChecks) (description, error) {
 	var skip []string
 	var hwErrs []error
 	for {
-		d, err := compile(cfg, skip...)
+		d, err := compile(cfg, gstpipe.Installed, skip...)
 		if err != nil {
 			return d, err
 		}
 		if err := checkInstalled(d); err != nil {
 			return d, err
 		}
-		err = checkEncoder(ctx, d)
+		err = checks.check(ctx, d)
 		if err == nil {
 			return d, nil
 		}

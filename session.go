@@ -2,7 +2,6 @@ package mpegserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 type session struct {
 	cfg    Config
 	desc   description
+	clk    clock
 	emit   func(Event)
 	period time.Duration
 
@@ -36,9 +36,9 @@ type session struct {
 	superDone chan struct{} // closed when the supervisor has stopped
 }
 
-func newSession(cfg Config, d description, st *stream, emit func(Event)) *session {
-	s := &session{cfg: cfg, desc: d, emit: emit, st: st, started: st.started,
-		period: st.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
+func newSession(cfg Config, d description, clk clock, st *stream, emit func(Event)) *session {
+	s := &session{cfg: cfg, desc: d, clk: clk, emit: emit, st: st, started: st.started,
+		period: st.src.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
 	} else {
@@ -52,13 +52,7 @@ func newSession(cfg Config, d description, st *stream, emit func(Event)) *sessio
 // the stream brings a lost output back by itself while the others go on:
 // opening the whole stream again would start the record over.
 func (s *session) revives() bool {
-	return len(s.desc.outputs) == 1 && s.desc.target.connects()
-}
-
-// isLoss says whether a stream failure is the link's or the server's, which
-// a new connection may cure, rather than the pipeline's own.
-func isLoss(err error) bool {
-	return errors.Is(err, ErrDisconnected) || errors.Is(err, ErrStalled) || errors.Is(err, ErrUnreachable)
+	return len(s.desc.outputs) == 1 && s.desc.main().connects
 }
 
 // serve hands a frame to the stream that is up, or drops it while none is.
@@ -67,7 +61,7 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 	st := s.st
 	s.mu.Unlock()
 	if st != nil {
-		err := st.serve(ctx, fr, blocking)
+		err := st.src.serve(ctx, fr, blocking)
 		if err == nil || !s.cfg.Reconnect || !s.revives() {
 			return err
 		}
@@ -86,7 +80,7 @@ func (s *session) markDown(st *stream) {
 	if s.st != st || st == nil {
 		return
 	}
-	now := time.Now()
+	now := s.clk.Now()
 	s.st, s.downAt, s.slot, s.lastErr = nil, now, now, st.failure()
 }
 
@@ -100,7 +94,7 @@ func (s *session) drop(ctx context.Context, blocking bool) error {
 		return ErrClosed
 	default:
 	}
-	now := time.Now()
+	now := s.clk.Now()
 	at := s.slot
 	if at.Before(now) {
 		at = now
@@ -111,10 +105,10 @@ func (s *session) drop(ctx context.Context, blocking bool) error {
 	if !blocking {
 		return nil
 	}
-	t := time.NewTimer(time.Until(at))
-	defer t.Stop()
+	c, stop := s.clk.After(at.Sub(now))
+	defer stop()
 	select {
-	case <-t.C:
+	case <-c:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -130,14 +124,10 @@ func (s *session) waitRef() time.Duration {
 	st, slot := s.st, s.slot
 	s.mu.Unlock()
 	if st != nil {
-		return st.waitRef()
+		return st.src.waitRef()
 	}
-	return max(time.Until(slot), 0)
+	return max(slot.Sub(s.clk.Now()), 0)
 }
-
-// Back-off between reconnection attempts: the first at once, then doubling
-// from reconnectFirst up to the configured cap.
-const reconnectFirst = 250 * time.Millisecond
 
 // supervise waits for the stream to fail and, when the failure is a loss,
 // replaces it until one is up again or the session closes.
@@ -159,8 +149,8 @@ func (s *session) supervise() {
 		s.markDown(st)
 		_ = st.close() // fast: the failed connection is shut
 		s.retire(st)
-		s.emit(Event{Kind: Disconnected, Err: err, At: time.Now()})
-		if !s.reconnect(st.lastPTS() + s.period) {
+		s.emit(Event{Kind: Disconnected, Err: err, At: s.clk.Now()})
+		if !s.reconnect(st.src.lastPTS() + s.period) {
 			return
 		}
 	}
@@ -178,10 +168,10 @@ func (s *session) retire(st *stream) {
 // (false). base keeps timestamps going on from the last stream's; the time
 // spent down is added to it.
 func (s *session) reconnect(base time.Duration) bool {
-	return retry(s.closing, s.cfg.ReconnectMaxWait, func(attempt int) bool {
-		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: time.Now()})
+	return retry(s.clk, s.closing, newBackoff(s.cfg.ReconnectMaxWait), func(attempt int) bool {
+		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: s.clk.Now()})
 		s.mu.Lock()
-		down := time.Since(s.downAt)
+		down := s.clk.Now().Sub(s.downAt)
 		s.mu.Unlock()
 		st, err := s.open(base + down)
 		if err != nil {
@@ -200,54 +190,12 @@ func (s *session) reconnect(base time.Duration) bool {
 		default:
 		}
 		s.st, s.reconnects = st, s.reconnects+1
-		s.downFor += time.Since(s.downAt)
+		s.downFor += s.clk.Now().Sub(s.downAt)
 		s.downAt = time.Time{}
 		s.mu.Unlock()
-		s.emit(Event{Kind: Reconnected, Attempt: attempt, At: time.Now()})
+		s.emit(Event{Kind: Reconnected, Attempt: attempt, At: s.clk.Now()})
 		return true
 	})
-}
-
-// retry calls try with attempt 1, 2, ...: the first at once, then after a
-// back-off doubling from reconnectFirst up to maxWait, until try succeeds
-// (true) or stop is closed (false). The session's reconnection and a
-// stream's lost output share it.
-func retry(stop <-chan struct{}, maxWait time.Duration, try func(attempt int) bool) bool {
-	wait := time.Duration(0)
-	for attempt := 1; ; attempt++ {
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-				return false
-			}
-		}
-		wait = min(max(2*wait, reconnectFirst), maxWait)
-		select {
-		case <-stop:
-			return false
-		default:
-		}
-		if try(attempt) {
-			return true
-		}
-	}
-}
-
-// setupContext bounds one attempt by the setup timeout and ends it when
-// stop is closed, so Close does not wait out an attempt.
-func setupContext(stop <-chan struct{}, timeout time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
 }
 
 // open reaches the server and starts a stream, within the setup timeout.
@@ -258,7 +206,7 @@ func (s *session) open(base time.Duration) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStream(s.cfg, s.desc, peer, base, s.emit)
+	return openStream(s.cfg, s.desc, s.clk, peer, base, s.emit)
 }
 
 // close ends the session: no more reconnecting, the stream flushed and
@@ -277,7 +225,7 @@ func (s *session) close() error {
 	}
 	s.mu.Lock()
 	if down {
-		s.downFor += time.Since(s.downAt)
+		s.downFor += s.clk.Now().Sub(s.downAt)
 		s.downAt = time.Time{}
 		if err == nil && lastErr != nil {
 			why := ""
@@ -305,7 +253,7 @@ func (s *session) stats() Stats {
 	defer s.mu.Unlock()
 	total.Dropped, total.Reconnects, total.Down = s.dropped, s.reconnects, s.downFor
 	if !s.downAt.IsZero() {
-		total.Down += time.Since(s.downAt)
+		total.Down += s.clk.Now().Sub(s.downAt)
 	}
 	total.Elapsed = time.Since(s.started)
 	return total

@@ -110,7 +110,8 @@ func runPush(e env, args []string) error {
 			return usageError{err}
 		}
 	}
-	if addr == "" {
+	embedded := addr == ""
+	if embedded {
 		relay := &rtspserver.Server{Address: *listen}
 		if err := relay.Start(); err != nil {
 			return fmt.Errorf("%v\nSomething already listens there: name a server as ADDRESS, or pick another --listen (127.0.0.1:0 picks a free port)", err)
@@ -128,38 +129,18 @@ func runPush(e env, args []string) error {
 		}
 	}
 	if err := s.Setup(addr); err != nil {
-		if errors.Is(err, mpegserver.ErrUnreachable) {
-			return fmt.Errorf("%w\nIs an RTSP server listening there? Start one with `mpegserver serve`, or run mediamtx; or leave ADDRESS out to use the embedded server", err)
+		if outs, _ := s.Outputs(); errors.Is(err, mpegserver.ErrUnreachable) && len(outs) > 0 && outs[0].Unreachable != "" {
+			return fmt.Errorf("%w\n%s", err, outs[0].Unreachable)
 		}
 		return err
 	}
-	shown := mpegserver.Redact(addr)
-	format, _ := s.Parameter(mpegserver.KeyFormatName)
-	switch format {
-	case "rtsp":
-		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps to %s\nWatch it with:\n  ffplay -rtsp_transport tcp %s\n  vlc %s\n",
-			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown, shown)
-		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
-	case "flv":
-		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps over RTMP to %s\nWatch it with:\n  ffplay %s\n",
-			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown)
-	case "mpegts":
-		if strings.HasPrefix(strings.ToLower(addr), "srt:") {
-			fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps as MPEG-TS over SRT (caller) to %s\nThe receiver listens; to watch on its machine:\n  ffplay 'srt://:PORT?mode=listener'\n",
-				cfg.Width, cfg.Height, cfg.FrameRate, shown)
-			break
-		}
-		fmt.Fprintf(e.stdout, "Streaming %dx%d at %s fps as MPEG-TS over UDP to %s\nWatch it there with:\n  ffplay %s\n",
-			cfg.Width, cfg.Height, cfg.FrameRate, shown, shown)
-	case "hls":
-		fmt.Fprintf(e.stdout, "Writing HLS %dx%d at %s fps to %s (%d segments listed, older ones deleted)\nServe its directory over HTTP and open the playlist in a player\n",
-			cfg.Width, cfg.Height, cfg.FrameRate, shown, cfg.PlaylistLength)
-	default:
-		fmt.Fprintf(e.stdout, "Writing %dx%d at %s fps to %s (as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, shown)
+	outs, err := s.Outputs()
+	if err != nil {
+		return err
 	}
-
-	if *record != "" {
-		fmt.Fprintf(e.stdout, "Recording to %s too (one encoder for both)\n", mpegserver.Redact(*record))
+	printOutputs(e.stdout, cfg, outs)
+	if embedded {
+		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
 	}
 	if el, hw := mpegserver.EncoderFor(cfg.Codec); el != "" {
 		kind := "software"
@@ -194,14 +175,28 @@ func runPush(e env, args []string) error {
 	if serveErr == nil {
 		serveErr = closeErr
 	}
-	if isLoss(serveErr) && *noReconnect {
+	if mpegserver.IsLoss(serveErr) && *noReconnect {
 		return fmt.Errorf("%w\nThe server went away or the link stopped carrying data. Check that the server runs and is reachable, then run again; without --no-reconnect, push reconnects by itself", serveErr)
 	}
 	return serveErr
 }
 
-func isLoss(err error) bool {
-	return errors.Is(err, mpegserver.ErrDisconnected) || errors.Is(err, mpegserver.ErrStalled) || errors.Is(err, mpegserver.ErrUnreachable)
+// printOutputs says where the stream goes and how to watch it, as each
+// output describes itself.
+func printOutputs(w io.Writer, cfg mpegserver.Config, outs []mpegserver.OutputInfo) {
+	for i, o := range outs {
+		switch {
+		case i > 0:
+			fmt.Fprintf(w, "Recording to %s too (%s, from the same encoder)\n", o.Address, o.Kind)
+		case o.Live:
+			fmt.Fprintf(w, "Streaming %dx%d at %s fps to %s (%s)\n", cfg.Width, cfg.Height, cfg.FrameRate, o.Address, o.Kind)
+		default:
+			fmt.Fprintf(w, "Writing %dx%d at %s fps to %s (%s, as fast as frames come)\n", cfg.Width, cfg.Height, cfg.FrameRate, o.Address, o.Kind)
+		}
+		if i == 0 && len(o.Watch) > 0 {
+			fmt.Fprintf(w, "Watch it with:\n  %s\n", strings.Join(o.Watch, "\n  "))
+		}
+	}
 }
 
 // frameSource yields frames until io.EOF.
