@@ -43,7 +43,7 @@ func h26xParser(fam string) gstpipe.Element {
 
 // vp8Caps pins profile 0: vp8enc reads the profile from downstream caps
 // and fails ("Invalid vpx profile") when a sink takes ANY, as
-// rtspclientsink does.
+// the RTSP sink does.
 var vp8Caps = gstpipe.Element{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: "video/x-vp8,profile=(string)0"}}}
 
 // encoderTable is every encoder the library drives, software first within

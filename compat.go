@@ -202,8 +202,9 @@ func (s *Server) Parameter(name string) (any, error) {
 // heightSrc appear only when set apart from the output size, as in the
 // original. SetParameters(other.Parameters()) reproduces other's
 // configuration.
-func (s *Server) Parameters() map[string]any {
-	v := s.view()
+func (s *Server) Parameters() map[string]any { return parameters(s.view()) }
+
+func parameters(v view) map[string]any {
 	m := make(map[string]any, len(params))
 	for _, p := range params {
 		switch {
@@ -225,6 +226,16 @@ func (s *Server) Parameters() map[string]any {
 // keys formatName and waitRef are accepted and ignored, so Parameters()
 // round-trips. Unknown keys and wrong types are errors.
 func (s *Server) SetParameters(m map[string]any) error {
+	opts, err := mapOptions(m)
+	if err != nil {
+		return err
+	}
+	return s.SetParameter(opts...)
+}
+
+// mapOptions turns SetParameters' map into options: copied settings
+// first, then the keys in table order.
+func mapOptions(m map[string]any) ([]Option, error) {
 	seen := 0
 	var opts []Option
 	// Copied settings first: the explicit keys of the same map win.
@@ -233,7 +244,7 @@ func (s *Server) SetParameters(m map[string]any) error {
 			seen++
 			o, err := copyOption(k, v)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			opts = append(opts, o)
 		}
@@ -249,9 +260,9 @@ func (s *Server) SetParameters(m map[string]any) error {
 			seen++
 			o, err := p.set(v)
 			if errors.Is(err, ErrBadParameter) {
-				return fmt.Errorf("%w (%s)", err, name)
+				return nil, fmt.Errorf("%w (%s)", err, name)
 			} else if err != nil {
-				return fmt.Errorf("%w: %s %v", ErrBadParameter, name, err)
+				return nil, fmt.Errorf("%w: %s %v", ErrBadParameter, name, err)
 			}
 			if o != nil {
 				opts = append(opts, o)
@@ -261,11 +272,11 @@ func (s *Server) SetParameters(m map[string]any) error {
 	if seen < len(m) {
 		for k := range m {
 			if _, ok := lookupParam(k); !ok && !isCopyKey(k) {
-				return unknownParam(k)
+				return nil, unknownParam(k)
 			}
 		}
 	}
-	return s.SetParameter(opts...)
+	return opts, nil
 }
 
 func toInt(v any) (int, bool) {

@@ -1,6 +1,9 @@
 package mpegserver
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // An Option sets one parameter; pass several to Server.SetParameter.
 type Option func(*Config)
@@ -80,3 +83,34 @@ func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = 
 // typically a file ("cam.mkv") while the stream goes to a server: one
 // encoder, one queue per output. "" (the default) records nothing.
 func Record(addr string) Option { return func(c *Config) { c.Record = addr } }
+
+// with applies options in order to a copy of c and validates the result.
+// Settings copied from a source (Decoder, ConfigDict) lose to the explicit
+// options of the same call, wherever they stand, as the original's
+// setParameter(decoder=..., GOPSize=...).
+func (c Config) with(opts []Option) (Config, error) {
+	n := c
+	for i, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: option %d of %d is nil", ErrBadParameter, i+1, len(opts))
+		}
+		o(&n)
+	}
+	if n.copied != nil && n.optErr == nil {
+		copied := *n.copied
+		n = c
+		for _, o := range copied {
+			o(&n)
+		}
+		n.copying = true
+		for _, o := range opts {
+			o(&n)
+		}
+		n.copying = false
+	}
+	n.copied = nil
+	if err := n.Validate(); err != nil {
+		return c, err
+	}
+	return n, nil
+}

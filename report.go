@@ -67,17 +67,20 @@ func (s *Server) Stats() Stats {
 func (s *Server) String() string {
 	v := s.view()
 	s.mu.Lock()
-	open := s.sess != nil
 	var enc *encoder
-	if open {
+	if s.sess != nil {
 		enc = s.sess.desc.enc
 	}
 	s.mu.Unlock()
+	return statusReport(v, enc, s.Stats())
+}
+
+// statusReport is String's text; enc is nil when no stream is open.
+func statusReport(v view, enc *encoder, st Stats) string {
 	state := "closed"
-	if open {
+	if enc != nil {
 		state = "streaming"
 	}
-	st := s.Stats()
 	var b strings.Builder
 	b.WriteString("----------- MpegServer -----------\n")
 	line := func(k, v string) { fmt.Fprintf(&b, "%-15s %s\n", k+":", v) }
@@ -107,6 +110,12 @@ func (s *Server) DumpFile(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	_, err = io.WriteString(w, st.dump())
+	return err
+}
+
+// dump is DumpFile's text.
+func (st *stream) dump() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), st.desc.main().format)
 	for i, e := range st.desc.elements {
@@ -125,8 +134,7 @@ func (s *Server) DumpFile(w io.Writer) error {
 	stats := st.stats()
 	fmt.Fprintf(&b, "Frames: %d pushed, %d queued, %d ahead of play time, %d refused\n",
 		stats.Pushed, stats.Queued, stats.Ahead, stats.Refused)
-	_, err = io.WriteString(w, b.String())
-	return err
+	return b.String()
 }
 
 // Dot returns the running pipeline as a Graphviz graph.

@@ -64,30 +64,8 @@ func New() *Server {
 func (s *Server) SetParameter(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.cfg
-	for i, o := range opts {
-		if o == nil {
-			return fmt.Errorf("%w: option %d of %d is nil", ErrBadParameter, i+1, len(opts))
-		}
-		o(&c)
-	}
-	if c.copied != nil && c.optErr == nil {
-		// Settings copied from a source (Decoder, ConfigDict) lose to the
-		// explicit options of the same call, wherever they stand, as the
-		// original's setParameter(decoder=..., GOPSize=...).
-		copied := *c.copied
-		c = s.cfg
-		for _, o := range copied {
-			o(&c)
-		}
-		c.copying = true
-		for _, o := range opts {
-			o(&c)
-		}
-		c.copying = false
-	}
-	c.copied = nil
-	if err := c.Validate(); err != nil {
+	c, err := s.cfg.with(opts)
+	if err != nil {
 		return err
 	}
 	s.cfg = c

@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sinkSocket is the TCP connection rtspclientsink opened to the server.
+// sinkSocket is the TCP connection a network sink (RTSP, RTMP) opened to
+// the server.
 // GStreamer does not expose it, but it is a file descriptor of this
 // process: found by its peer address among the sockets that appeared after
 // the pipeline started, it lets the stream see what the kernel sees (bytes

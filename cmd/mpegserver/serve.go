@@ -9,7 +9,7 @@ import (
 
 func runServe(e env, args []string) error {
 	fs := newFlagSet(e, "serve", "[flags]", "Runs the embedded RTSP server until Ctrl-C: publish to rtsp://LISTEN/PATH\n"+
-		"(mpegserver push, ffmpeg -f rtsp, gst rtspclientsink) and read from the same address.")
+		"(mpegserver push, ffmpeg -f rtsp, GStreamer's RTSP sink) and read from the same address.")
 	listen := fs.String("listen", "127.0.0.1:8554", "address to listen on (0.0.0.0:8554 to accept other machines)")
 	quiet := fs.Bool("quiet", false, "do not log connections and streams")
 	web := addWebFlags(fs)

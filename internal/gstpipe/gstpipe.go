@@ -91,7 +91,7 @@ const (
 	EventWarning
 	// EventDrained: end-of-stream has passed the counted element, so every
 	// frame has been handed on. (The pipeline's own EOS is not enough:
-	// rtspclientsink's internal RTCP sink may finish EOS seconds later,
+	// the RTSP sink's internal RTCP sink may finish EOS seconds later,
 	// or never; docs/design.md.)
 	EventDrained
 	// EventEOS: the pipeline's sinks have all finished.
