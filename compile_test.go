@@ -144,7 +144,9 @@ func TestCompileRefusals(t *testing.T) {
 // TestCompilePicksInstalledEncoder: a plain codec name takes the first
 // installed encoder not skipped; Setup skips a hardware one that fails.
 func TestCompilePicksInstalledEncoder(t *testing.T) {
-	hw := func(f string) bool { return f == "nvh264enc" || f == "x264enc" || f == "h264parse" || f == "rtph264pay" }
+	hw := func(f string) bool {
+		return f == "nvh264enc" || f == "x264enc" || f == "h264parse" || f == "rtph264pay"
+	}
 	for _, tc := range []struct {
 		installed func(string) bool
 		skip      []string
