@@ -91,17 +91,17 @@ func TestCompileRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"appsrc", "capsfilter", "videoconvert", "videoscale", "capsfilter", "x264enc", "h264parse", "tee",
-		"queue", "errorignore", "rtspclientsink", "queue", "errorignore", "matroskamux", "filesink"}
+		"queue", "errorignore", "h264parse", "rtspclientsink", "queue", "errorignore", "h264parse", "matroskamux", "filesink"}
 	if got := factories(d.elements); !slices.Equal(got, want) {
 		t.Fatalf("%v\nwant %v", got, want)
 	}
-	if d.teeAt != 7 || d.outputs[0].first != 8 || d.outputs[1].first != 11 || d.outputs[1].end != 15 {
+	if d.teeAt != 7 || d.outputs[0].first != 8 || d.outputs[1].first != 12 || d.outputs[1].end != 17 {
 		t.Errorf("tee at %d, branches %+v", d.teeAt, d.outputs)
 	}
 	if q := d.elements[8]; prop(q, "leaky") != "downstream" {
 		t.Errorf("the stream's queue: %+v", q.Props)
 	}
-	if q := d.elements[11]; prop(q, "leaky") != "" || prop(q, "max-size-time") != "0" {
+	if q := d.elements[12]; prop(q, "leaky") != "" || prop(q, "max-size-time") != "0" {
 		t.Errorf("the record's queue: %+v", q.Props)
 	}
 	if !strings.Contains(d.launchLine(), " t. ! queue") {

@@ -150,6 +150,13 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		o.first = len(d.elements)
 		d.elements = append(d.elements, branchQueue(o.out.facts().network),
 			gstpipe.Element{Factory: "errorignore", Props: []gstpipe.Prop{{Name: "convert-to", Value: "ok"}}})
+		if strings.HasSuffix(enc.After.Factory, "parse") {
+			// A parser of its own in each branch gives each output the
+			// stream format it takes (MP4, Matroska and FLV want avc or
+			// hvc1, MPEG-TS and raw files byte-stream); one tee cannot
+			// offer both, and the stream would fail to negotiate.
+			d.elements = append(d.elements, enc.After)
+		}
 		d.elements = append(d.elements, o.out.elements(enc, c)...)
 		o.end = len(d.elements)
 	}
