@@ -71,9 +71,12 @@ const (
 // start from DefaultConfig. The original's key for each field is in
 // compat.go's table and the guide.
 type Config struct {
-	// Address is where to push: rtsp://host:port/path (rtsps:// too;
-	// user:password@ is sent as credentials, never printed), or a file,
-	// file:///path or a plain path.
+	// Address is where to push, and its form picks the output:
+	// rtsp://host[:port]/path or rtsps://, rtmp://host[:port]/app/stream
+	// or rtmps://, srt://host:port[?streamid=...], udp://host:port
+	// (MPEG-TS), a path ending in .m3u8 (HLS), or a file (file:///path or
+	// a plain path). user:password@ is sent as credentials and never
+	// printed (see Redact and docs/outputs.md).
 	Address    string
 	Codec      string   // libx264, h264, x264enc, libx265, hevc, x265enc, ...
 	Threads    int      // encoder threads, 0 = automatic

@@ -1,5 +1,6 @@
-// Package mpegserver pushes frames that a program makes in memory to a live
-// video stream (RTSP) through GStreamer. It is the Go successor of the
+// Package mpegserver pushes frames that a program makes in memory through
+// GStreamer to a live video stream (RTSP, RTMP, SRT, MPEG-TS over UDP, HLS)
+// or to a file, whichever the address names. It is the Go successor of the
 // Python class mpegCoder.MpegServer, with the same parameters and the same
 // two ways to serve a frame: blocking (ServeFrameBlock), which waits while
 // the stream is far enough ahead of play time, and non-blocking
@@ -8,10 +9,19 @@
 //
 // The parameters compile into the pipeline
 //
-//	appsrc ! videoconvert ! videoscale ! <encoder> ! <parser> ! rtspclientsink
+//	appsrc ! videoconvert ! videoscale ! <encoder> ! <parser> ! <output>
 //
-// whose gst-launch-1.0 form LaunchLine prints. The original's parameter
-// names work too (SetParameters, Parameter, Parameters).
+// where the output's elements (a muxer, a sink) follow from the address;
+// for the default address and codec that is
+//
+//	appsrc ! videoconvert ! videoscale ! x264enc ! h264parse ! rtspclientsink
+//
+// LaunchLine prints the pipeline as a gst-launch-1.0 line. Setup checks,
+// within the setup timeout, that the output can take a stream (a server
+// answers, a file can be written), and Outputs says where the stream goes
+// and how to watch it. Record adds a second output fed by the same
+// encoder. The original's parameter names work too (SetParameters,
+// Parameter, Parameters).
 //
 // # Reading sources
 //

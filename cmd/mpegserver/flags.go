@@ -35,7 +35,7 @@ func addStreamFlags(fs *flagSet) *streamFlags {
 	fs.IntVar(&f.ahead, "frame-ahead", d.FrameAhead, "frames that may be served ahead of play time (-1: 2 × gop)")
 	fs.IntVar(&f.threads, "threads", d.Threads, "encoder threads (0: automatic)")
 	fs.StringVar(&f.preset, "preset", d.Preset, "encoder speed preset: ultrafast ... veryslow")
-	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long to wait for the RTSP server")
+	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long Setup may take: the encoder's start and the output's answer (server, receiver, writable file)")
 	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long stopping may take: queued frames leaving and acknowledged")
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", mpegserver.DefaultStallTimeout, "how long the server may acknowledge nothing with data waiting before the link counts as lost")
 	return f

@@ -1,6 +1,8 @@
-// Command mpegserver pushes frames to a live RTSP stream: a test pattern it
-// draws, or raw frames read from standard input. Without an address it
-// starts its own RTSP server first, so `mpegserver push` works out of the box.
+// Command mpegserver pushes frames to a live stream (RTSP, RTMP, SRT,
+// MPEG-TS over UDP, HLS) or a file: a test pattern it draws, raw frames
+// read from standard input, or a video file or stream it decodes. Without
+// an address it starts its own RTSP server first, so `mpegserver push`
+// works out of the box.
 //
 //	mpegserver push [flags] [ADDRESS]   serve frames (testsrc or stdin)
 //	mpegserver serve [flags]            run only the embedded RTSP server
@@ -49,7 +51,7 @@ var commands = []command{
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "mpegserver pushes frames to a live RTSP stream through GStreamer.\n\nUsage:\n")
+	fmt.Fprintf(w, "mpegserver pushes frames to a live stream or a file through GStreamer.\n\nUsage:\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  mpegserver %-8s %-18s %s\n", c.name, c.args, c.summary)
 	}
