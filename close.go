@@ -1,13 +1,19 @@
 package mpegserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
 // releaseReserve is kept from the close timeout for stopping and freeing
 // the pipeline after the flush.
 const releaseReserve = 100 * time.Millisecond
+
+// errCloseTimeout is the cause of a flush that ran out of CloseTimeout.
+var errCloseTimeout = errors.New("the close timeout ran out")
 
 // sinkFlushGrace bounds the wait for a network sink to finish sending what
 // it queued once every frame has reached it (docs/design.md: without it
@@ -16,19 +22,21 @@ const sinkFlushGrace = 300 * time.Millisecond
 
 // close sends end-of-stream, waits until every queued frame has left (and,
 // for a stream, has been acknowledged by the server), and releases the
-// pipeline, all within the close timeout. It returns the failure that
-// ended the stream, or what kept frames from leaving.
-func (st *stream) close() error {
+// pipeline, all within the close timeout, or sooner if ctx ends. It
+// returns the failure that ended the stream, or what kept frames from
+// leaving.
+func (st *stream) close(ctx context.Context) error {
 	// The flush may use the close timeout less what stopping the pipeline
 	// takes afterwards (a few milliseconds once a dead connection is shut).
-	deadline := time.Now().Add(st.cfg.CloseTimeout - min(st.cfg.CloseTimeout/10, releaseReserve))
+	ctx, cancel := context.WithTimeoutCause(ctx, st.cfg.CloseTimeout-min(st.cfg.CloseTimeout/10, releaseReserve), errCloseTimeout)
+	defer cancel()
 	pushed := st.src.finish()
 	st.doneOnce.Do(func() { close(st.done) }) // wakes blocked ServeFrameBlock calls
 	flush := pushed > 0 && st.failure() == nil
 	var err error
 	if flush {
 		st.p.EndOfStream()
-		err = st.flush(pushed, deadline)
+		err = st.flush(ctx, pushed)
 	}
 	if e := st.failure(); e != nil && err == nil {
 		err = e
@@ -47,42 +55,51 @@ func (st *stream) close() error {
 		}
 	}
 	st.p.Release()
+	st.removeEmpty()
 	now := time.Now()
 	st.finished.Store(&now)
 	return err
 }
 
-// flush waits, until the deadline, for the pushed frames to leave after
-// end-of-stream. A failure meanwhile (a disk full, a lost server) ends the
-// wait and is returned as itself.
-func (st *stream) flush(pushed int64, deadline time.Time) error {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	late := func(what string) error {
-		return fmt.Errorf("%w: %d frames pushed; %s within CloseTimeout (%v)", ErrPipeline, pushed, what, st.cfg.CloseTimeout)
+// removeEmpty removes the files the outputs left empty (no frame reached
+// them): an empty file is no video, and would pass for one.
+func (st *stream) removeEmpty() {
+	for _, o := range st.desc.outputs {
+		name := o.out.facts().file
+		if fi, err := os.Stat(name); name != "" && err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			_ = os.Remove(name)
+		}
+	}
+}
+
+// flush waits, until ctx ends (the close timeout, or the caller's
+// context), for the pushed frames to leave after end-of-stream. A failure
+// meanwhile (a disk full, a lost server) ends the wait and is returned as
+// itself.
+func (st *stream) flush(ctx context.Context, pushed int64) error {
+	late := func(kind error, what string) error {
+		if context.Cause(ctx) != errCloseTimeout {
+			return fmt.Errorf("mpegserver: Close cut short: %d frames pushed; %s: %w", pushed, what, context.Cause(ctx))
+		}
+		return fmt.Errorf("%w: %d frames pushed; %s within CloseTimeout (%v)", kind, pushed, what, st.cfg.CloseTimeout)
 	}
 	select {
 	case <-st.drained:
 	case <-st.failed:
 		return st.failure()
-	case <-timer.C:
-		return late("not all of them had left the encoder")
+	case <-ctx.Done():
+		return late(ErrPipeline, "not all of them had left the encoder")
 	}
-	if err := st.sinksFinished(timer.C, late); err != nil {
+	if err := st.sinksFinished(ctx, late); err != nil {
 		return err
 	}
-	if err := st.playout(); err != nil {
+	if err := st.playout(ctx, late); err != nil {
 		return err
 	}
 	if st.dog == nil {
 		return nil
 	}
-	if st.outs.several() {
-		// Another output may have used the deadline up; the server gets
-		// half the close timeout whatever.
-		deadline = time.Now().Add(st.cfg.CloseTimeout / 2)
-	}
-	return st.dog.acknowledged(deadline, st.cfg.CloseTimeout)
+	return st.dog.acknowledged(ctx, late)
 }
 
 // sinksFinished waits for the sinks after every frame has reached them.
@@ -90,7 +107,7 @@ func (st *stream) flush(pushed int64, deadline time.Time) error {
 // must have its sink's EOS; the others send from their own queues, and
 // their EOS is often late or missing (docs/design.md), so it is waited
 // for only briefly. An output that failed is not waited for.
-func (st *stream) sinksFinished(deadline <-chan time.Time, late func(string) error) error {
+func (st *stream) sinksFinished(ctx context.Context, late func(error, string) error) error {
 	grace := time.NewTimer(sinkFlushGrace)
 	defer grace.Stop()
 	graceOver := false
@@ -114,8 +131,8 @@ func (st *stream) sinksFinished(deadline <-chan time.Time, late func(string) err
 			graceOver = true
 		case <-st.failed:
 			return st.failure()
-		case <-deadline:
-			return late(waiting + " was not finished")
+		case <-ctx.Done():
+			return late(ErrPipeline, waiting+" was not finished")
 		}
 	}
 }
@@ -124,7 +141,7 @@ func (st *stream) sinksFinished(deadline <-chan time.Time, late func(string) err
 // packet: an SRT receiver delivers each packet its latency after it was
 // sent, and drops those still waiting when the sender closes (measured:
 // the last 3 frames of 60 at the default 125 ms).
-func (st *stream) playout() error {
+func (st *stream) playout(ctx context.Context, late func(error, string) error) error {
 	var wait time.Duration
 	for k, o := range st.desc.outputs {
 		if st.outs.working(k) {
@@ -141,5 +158,7 @@ func (st *stream) playout() error {
 		return nil
 	case <-st.failed:
 		return st.failure()
+	case <-ctx.Done():
+		return late(ErrPipeline, "the receiver's latency was not waited out")
 	}
 }

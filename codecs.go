@@ -95,7 +95,9 @@ func init() {
 	// A plain codec name takes the hardware encoder when there is one
 	// that works, else the software one; a library's name takes that
 	// library.
-	set(append(slices.Clone(hw264), "x264enc"), "h264", "avc")
+	// FFmpeg's h264 takes whichever H.264 encoder it has: openh264 where
+	// x264 is not installed.
+	set(append(slices.Clone(hw264), "x264enc", "openh264enc"), "h264", "avc")
 	set(append(slices.Clone(hw265), "x265enc"), "h265", "hevc")
 	set([]string{"x264enc"}, "x264enc", "libx264", "x264", "libx264rgb")
 	set([]string{"x265enc"}, "x265enc", "libx265", "x265")
@@ -402,10 +404,10 @@ func checkInstalled(d description) error {
 			continue
 		}
 		if e.Factory == d.enc.Element || e.Factory == d.enc.After.Factory {
-			return fmt.Errorf("%w: %q needs GStreamer element %s, which is not installed (available here: %s)",
-				ErrUnknownCodec, d.codecName, e.Factory, strings.Join(AvailableCodecs(), ", "))
+			return fmt.Errorf("%w: %w", ErrUnknownCodec, missingError{fmt.Sprintf("%q needs GStreamer element %s, which is not installed (available here: %s)",
+				d.codecName, e.Factory, strings.Join(AvailableCodecs(), ", "))})
 		}
-		return fmt.Errorf("%w: GStreamer element %s is not installed (run `make deps`)", ErrPipeline, e.Factory)
+		return fmt.Errorf("%w: %w", ErrPipeline, missingError{"GStreamer element " + e.Factory + " is not installed (run `make deps`)"})
 	}
 	return nil
 }

@@ -155,6 +155,10 @@ func TestCompilePicksInstalledEncoder(t *testing.T) {
 		{hw, nil, "nvh264enc"},
 		{hw, []string{"nvh264enc"}, "x264enc"},
 		{without("nvh264enc", "vah264enc", "vaapih264enc", "qsvh264enc", "v4l2h264enc"), nil, "x264enc"},
+		// As FFmpeg's h264 takes whichever H.264 encoder it has.
+		{without("nvh264enc", "vah264enc", "vaapih264enc", "qsvh264enc", "v4l2h264enc", "x264enc"), nil, "openh264enc"},
+		// None installed: the first software one, for checkInstalled to name.
+		{func(f string) bool { return f == "rtph264pay" }, nil, "x264enc"},
 	} {
 		c := DefaultConfig()
 		c.Codec = "h264"

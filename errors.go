@@ -41,6 +41,11 @@ var (
 	ErrPipeline = errors.New("mpegserver: pipeline error")
 	// ErrBadParameter: a parameter is out of range, of the wrong type, or unknown.
 	ErrBadParameter = errors.New("mpegserver: bad parameter")
+	// ErrNotInstalled: a GStreamer element the stream needs (an encoder, a
+	// payloader, a muxer, a sink) is not installed on this machine: a
+	// missing plugin, not a wrong setting. It comes with ErrUnknownCodec
+	// or ErrPipeline, whichever the element is.
+	ErrNotInstalled = errors.New("mpegserver: GStreamer element not installed")
 	// ErrQueueFull: ServeFrame refused a frame because the pipeline already
 	// holds its hard cap of frames; the frame was not queued. Wait WaitRef()
 	// and serve again, or use ServeFrameBlock.
@@ -71,3 +76,9 @@ func (e *PipelineError) Error() string {
 func (e *PipelineError) Is(target error) bool {
 	return target == ErrPipeline || target == e.kind
 }
+
+// missingError says which element is missing; it matches ErrNotInstalled.
+type missingError struct{ text string }
+
+func (e missingError) Error() string        { return e.text }
+func (e missingError) Is(target error) bool { return target == ErrNotInstalled }

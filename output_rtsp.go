@@ -46,7 +46,7 @@ func (o *rtspOutput) facts() facts {
 // carries: RTSP takes what there is an RTP payloader for.
 func (o *rtspOutput) carries(fam string, installed func(string) bool) error {
 	if pay := "rtp" + fam + "pay"; !installed(pay) {
-		return fmt.Errorf("RTSP needs the RTP payloader %s, which is not installed", pay)
+		return missingError{"RTSP needs the RTP payloader " + pay + ", which is not installed"}
 	}
 	return nil
 }

@@ -80,10 +80,12 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		return description{}, fmt.Errorf("%w: %q (accepted names: %s)", ErrUnknownCodec, c.Codec, strings.Join(codecNames(), ", "))
 	}
 	enc := firstInstalled(c.Codec, skip, installed)
-	if enc == nil {
-		// None installed: the last, a software one, which checkInstalled
-		// reports as missing.
-		enc = cands[len(cands)-1]
+	for _, e := range cands {
+		if enc == nil && !e.Hardware {
+			// None installed: the first software one, which
+			// checkInstalled reports as missing.
+			enc = e
+		}
 	}
 	if c.MaxBFrames > 0 && !enc.BFrames {
 		return description{}, fmt.Errorf("%w: maxBframe %d: %s (%s) makes no B-frames; set maxBframe 0",
@@ -97,7 +99,7 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		o, err := parseOutput(addr)
 		if err == nil {
 			if why := o.carries(enc.Family, installed); why != nil {
-				err = fmt.Errorf("%w: %s (%s) to %s: %v", ErrUnknownCodec, c.Codec, enc.Family, Redact(addr), why)
+				err = fmt.Errorf("%w: %s (%s) to %s: %w", ErrUnknownCodec, c.Codec, enc.Family, Redact(addr), why)
 			}
 		}
 		if err != nil && i == 1 {

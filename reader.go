@@ -48,6 +48,8 @@ type Reader struct {
 	pending  *gstpipe.Sample
 	w, h     int
 	frames   int64
+	end      time.Duration // the time stamp of the last frame read, plus its period
+	ended    bool          // Read has returned io.EOF
 	closeOne sync.Once
 }
 
@@ -81,13 +83,17 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 	}
 	r := &Reader{src: info, cfg: cfg, p: p}
 	dl, _ := ctx.Deadline()
-	first, err := p.Pull(time.Until(dl))
+	first, err := p.Pull(time.Until(dl), ctx.Done())
 	if err == nil && first == nil {
 		err = io.EOF
 	}
 	if err != nil {
 		p.Close()
 		switch {
+		case errors.Is(err, gstpipe.ErrPullCancelled) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("%w: no frame from %s within %v", ErrUnreachable, shown, cfg.OpenTimeout)
+		case errors.Is(err, gstpipe.ErrPullCancelled):
+			return nil, ctx.Err()
 		case errors.Is(err, gstpipe.ErrReadTimeout):
 			return nil, fmt.Errorf("%w: no frame from %s within %v", ErrUnreachable, shown, cfg.OpenTimeout)
 		case errors.Is(err, io.EOF):
@@ -142,10 +148,17 @@ func (r *Reader) Frames() int64 {
 }
 
 // Read fills frame (at least FrameSize bytes) with the next frame as
-// packed RGB. At the end of a file it returns io.EOF. A source that gives
-// no frame for ReadTimeout is ErrStalled; a live source that ends or breaks
-// is ErrDisconnected; after Close, ErrClosed.
+// packed RGB. At the end of a file it returns io.EOF (Stats then says
+// whether the file ended short of its declared duration). A source that
+// gives no frame for ReadTimeout is ErrStalled; a live source that ends or
+// breaks is ErrDisconnected; after Close, ErrClosed.
 func (r *Reader) Read(frame []byte) error {
+	return r.ReadContext(context.Background(), frame)
+}
+
+// ReadContext is Read with a context that can end the wait: when ctx
+// ends first, it returns ctx's error and the frame is not read.
+func (r *Reader) ReadContext(ctx context.Context, frame []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(frame) < r.FrameSize() {
@@ -155,10 +168,12 @@ func (r *Reader) Read(frame []byte) error {
 	r.pending = nil
 	if s == nil {
 		var err error
-		s, err = r.p.Pull(r.cfg.ReadTimeout)
+		s, err = r.p.Pull(r.cfg.ReadTimeout, ctx.Done())
 		switch {
 		case errors.Is(err, gstpipe.ErrReaderClosed):
 			return ErrClosed
+		case errors.Is(err, gstpipe.ErrPullCancelled):
+			return ctx.Err()
 		case errors.Is(err, gstpipe.ErrReadTimeout):
 			return fmt.Errorf("%w: no frame from %s for %v", ErrStalled, Redact(r.src.URI), r.cfg.ReadTimeout)
 		case err != nil:
@@ -166,6 +181,7 @@ func (r *Reader) Read(frame []byte) error {
 		case s == nil && r.src.Live:
 			return fmt.Errorf("%w: %s ended the stream", ErrDisconnected, Redact(r.src.URI))
 		case s == nil:
+			r.ended = true
 			return io.EOF
 		}
 	}
@@ -175,7 +191,39 @@ func (r *Reader) Read(frame []byte) error {
 		return fmt.Errorf("%w: the source gave a %dx%d frame, not %dx%d", ErrFrameSize, s.Width, s.Height, r.w, r.h)
 	}
 	r.frames++
+	if s.PTS >= 0 && r.src.FrameRate.Num > 0 {
+		r.end = s.PTS + time.Duration(float64(time.Second)/r.src.FrameRate.Float())
+	}
 	return nil
+}
+
+// ReaderStats is what a Reader has read.
+type ReaderStats struct {
+	Frames int64 // frames Read has given
+	// Position is how far into the source the frames read reach: the
+	// last one's time stamp plus its period (0 when the source gives no
+	// time stamps).
+	Position time.Duration
+	// Duration is the source's declared duration (0 for a live source or
+	// one that declares none).
+	Duration time.Duration
+	// Short is true once Read has returned io.EOF well before Duration
+	// (more than a second and a tenth of it): a file cut off, or a
+	// download broken off, rather than a whole source.
+	Short bool
+}
+
+// Stats says how much the reader has read, and whether a source that has
+// ended ended short.
+func (r *Reader) Stats() ReaderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := ReaderStats{Frames: r.frames, Position: r.end}
+	if !r.src.Live && r.src.Duration > 0 {
+		s.Duration = r.src.Duration
+	}
+	s.Short = r.ended && s.Duration > 0 && s.Duration-s.Position > max(time.Second, s.Duration/10)
+	return s
 }
 
 // ReadFrame is Read into a new slice.

@@ -109,10 +109,15 @@ func (s *Server) LaunchLine() (string, error) {
 // Setup opens the stream at addr ("" = the configured address, which addr
 // otherwise replaces), closing any open stream first. It returns once the
 // server has answered, or fails within the setup timeout: it never hangs.
-func (s *Server) Setup(addr string) error {
+func (s *Server) Setup(addr string) error { return s.SetupContext(context.Background(), addr) }
+
+// SetupContext is Setup with a context that can end it sooner (a signal,
+// a caller giving up): the encoder's bring-up and the checks of the
+// outputs end with ctx, and Setup then returns ctx's error.
+func (s *Server) SetupContext(ctx context.Context, addr string) error {
 	s.life.Lock()
 	defer s.life.Unlock()
-	_ = s.closeLocked() // a failed old stream must not block the new one
+	_ = s.closeLocked(ctx) // a failed old stream must not block the new one
 
 	s.mu.Lock()
 	if addr != "" {
@@ -121,16 +126,22 @@ func (s *Server) Setup(addr string) error {
 	cfg := s.cfg
 	s.mu.Unlock()
 
-	// The encoder check and the server's answer share SetupTimeout.
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.SetupTimeout)
+	// The encoder check and the outputs' answers share SetupTimeout.
+	bounded, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	defer cancel()
-	d, err := setupEncoder(ctx, cfg, &s.checks)
-	if err != nil {
+	stopped := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("mpegserver: Setup of %s stopped: %w", Redact(cfg.Address), ctx.Err())
+		}
 		return err
 	}
-	peer, err := reachAll(ctx, d)
+	d, err := setupEncoder(bounded, cfg, &s.checks)
 	if err != nil {
-		return err
+		return stopped(err)
+	}
+	peer, err := reachAll(bounded, d)
+	if err != nil {
+		return stopped(err)
 	}
 	st, err := openStream(cfg, d, s.clk, peer, 0, s.emit)
 	if err != nil {
@@ -172,13 +183,18 @@ func setupEncoder(ctx context.Context, cfg Config, checks *encoderChecks) (descr
 // Close sends end-of-stream, waits (up to the close timeout) until every
 // queued frame has left, and releases the connection. Closing a server
 // that is not set up does nothing; Close is idempotent.
-func (s *Server) Close() error {
+func (s *Server) Close() error { return s.CloseContext(context.Background()) }
+
+// CloseContext is Close with a context that can cut the wait short: when
+// ctx ends before every queued frame has left, the stream is released at
+// once and the error says what was cut short, wrapping ctx's error.
+func (s *Server) CloseContext(ctx context.Context) error {
 	s.life.Lock()
 	defer s.life.Unlock()
-	return s.closeLocked()
+	return s.closeLocked(ctx)
 }
 
-func (s *Server) closeLocked() error {
+func (s *Server) closeLocked(ctx context.Context) error {
 	s.mu.Lock()
 	sess := s.sess
 	s.sess = nil
@@ -186,7 +202,7 @@ func (s *Server) closeLocked() error {
 	if sess == nil {
 		return nil
 	}
-	err := sess.close()
+	err := sess.close(ctx)
 	s.mu.Lock()
 	s.last = sess.stats()
 	s.mu.Unlock()
@@ -198,7 +214,7 @@ func (s *Server) closeLocked() error {
 func (s *Server) Clear() error {
 	s.life.Lock()
 	defer s.life.Unlock()
-	err := s.closeLocked()
+	err := s.closeLocked(context.Background())
 	s.mu.Lock()
 	s.cfg = DefaultConfig()
 	s.mu.Unlock()

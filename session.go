@@ -147,7 +147,7 @@ func (s *session) supervise() {
 			return // serve reports it; a new connection would not help
 		}
 		s.markDown(st)
-		_ = st.close() // fast: the failed connection is shut
+		_ = st.close(context.Background()) // fast: the failed connection is shut
 		s.retire(st)
 		s.emit(Event{Kind: Disconnected, Err: err, At: s.clk.Now()})
 		if !s.reconnect(st.src.lastPTS() + s.period) {
@@ -184,7 +184,7 @@ func (s *session) reconnect(base time.Duration) bool {
 		select {
 		case <-s.closing:
 			s.mu.Unlock()
-			_ = st.close()
+			_ = st.close(context.Background())
 			s.retire(st)
 			return false // retry sees the session closing
 		default:
@@ -212,7 +212,7 @@ func (s *session) open(base time.Duration) (*stream, error) {
 // close ends the session: no more reconnecting, the stream flushed and
 // closed. It returns the stream's error, or the loss that had the session
 // down when it closed.
-func (s *session) close() error {
+func (s *session) close(ctx context.Context) error {
 	close(s.closing)
 	<-s.superDone
 	s.mu.Lock()
@@ -220,7 +220,7 @@ func (s *session) close() error {
 	s.mu.Unlock()
 	var err error
 	if st != nil {
-		err = st.close()
+		err = st.close(ctx)
 		s.retire(st)
 	}
 	s.mu.Lock()

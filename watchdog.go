@@ -1,6 +1,7 @@
 package mpegserver
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -133,10 +134,11 @@ func (w *watchdog) shutdown() {
 	}
 }
 
-// acknowledged waits, until the deadline, for the server to acknowledge
-// every byte the sink wrote: frames in the kernel's buffers are not yet
-// delivered, and a stalled link would lose them silently.
-func (w *watchdog) acknowledged(deadline time.Time, closeTimeout time.Duration) error {
+// acknowledged waits, until ctx ends, for the server to acknowledge every
+// byte the sink wrote: frames in the kernel's buffers are not yet
+// delivered, and a stalled link would lose them silently. late says what
+// ran out.
+func (w *watchdog) acknowledged(ctx context.Context, late func(error, string) error) error {
 	w.mu.Lock()
 	sock, found := w.sock, w.found
 	w.mu.Unlock()
@@ -148,13 +150,11 @@ func (w *watchdog) acknowledged(deadline time.Time, closeTimeout time.Duration) 
 		if !ok || state.pending == 0 {
 			return nil // closed after sending everything, or all acknowledged
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %s had not acknowledged the stream's last frames within CloseTimeout (%v); they were lost",
-				ErrStalled, w.shown, closeTimeout)
-		}
 		select {
 		case <-w.failed:
 			return w.failure()
+		case <-ctx.Done():
+			return late(ErrStalled, w.shown+" had not acknowledged the stream's last frames (they were lost)")
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

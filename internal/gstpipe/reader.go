@@ -40,6 +40,9 @@ var ErrReadTimeout = errors.New("gstpipe: no frame in time")
 // ErrReaderClosed is Pull's answer once Close has begun.
 var ErrReaderClosed = errors.New("gstpipe: reader closed")
 
+// ErrPullCancelled is Pull's answer once its cancel channel is closed.
+var ErrPullCancelled = errors.New("gstpipe: pull cancelled")
+
 // OpenReader builds and starts a reader for uri. Width and height, when
 // both set, fix the frames' size; rtspLatency bounds rtspsrc's jitter
 // buffer.
@@ -91,14 +94,16 @@ func (rd *Reader) busError() (*ReadError, bool) {
 }
 
 // Pull waits up to wait for the next frame, watching the bus meanwhile:
-// an error the pipeline posts ends the wait at once. At the end of the
-// source it returns (nil, nil).
-func (rd *Reader) Pull(wait time.Duration) (*Sample, error) {
+// an error the pipeline posts ends the wait at once, and so does closing
+// cancel (nil: never). At the end of the source it returns (nil, nil).
+func (rd *Reader) Pull(wait time.Duration, cancel <-chan struct{}) (*Sample, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		select {
 		case <-rd.closed:
 			return nil, ErrReaderClosed
+		case <-cancel:
+			return nil, ErrPullCancelled
 		default:
 		}
 		slice := time.Until(deadline)
