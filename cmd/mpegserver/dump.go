@@ -28,7 +28,7 @@ func runDump(e env, args []string) error {
 	}
 	line, err := s.LaunchLine()
 	if err != nil {
-		return usageError{err}
+		return configError(err)
 	}
 	fmt.Fprintln(e.stdout, line)
 	if *dotFile == "" && *pngFile == "" {

@@ -78,6 +78,15 @@ func (f *streamFlags) options(only map[string]bool) ([]mpegserver.Option, error)
 	return opts, nil
 }
 
+// configError is a usage error (exit 2) unless what failed is the machine:
+// a GStreamer element that is not installed (exit 1).
+func configError(err error) error {
+	if errors.Is(err, mpegserver.ErrNotInstalled) {
+		return err
+	}
+	return usageError{err}
+}
+
 // server returns a configured Server; bad numbers are usage errors.
 func (f *streamFlags) server(only map[string]bool, extra ...mpegserver.Option) (*mpegserver.Server, error) {
 	opts, err := f.options(only)

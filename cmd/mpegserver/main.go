@@ -60,6 +60,12 @@ func usage(w io.Writer) {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first Ctrl-C or SIGTERM ends the run, which flushes what was
+		// served within --close-timeout; a second one quits at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
@@ -32,108 +29,114 @@ starts an RTSP server on --listen and serves to its --path.
                     copied (the original's decoder=); flags given win, and
                     --src-width/--src-height resize the decoded frames`
 
-// pixFormats maps --pix-fmt to bytes per pixel.
-var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
+// pushFlags are push's own flags, beside the stream's.
+type pushFlags struct {
+	input, pixFmt      *string
+	nonblocking, quiet *bool
+	noReconnect        *bool
+	duration           *time.Duration
+	frames             *int
+	listen, path       *string
+	record             onceString
+	web                webFlags
+}
+
+// onceString is a flag that may be given once: a second --record would
+// otherwise silently replace the first.
+type onceString struct {
+	v   string
+	set bool
+}
+
+func (o *onceString) String() string { return o.v }
+
+func (o *onceString) Set(v string) error {
+	if o.set {
+		return fmt.Errorf("given twice (%q, then %q): one record at most", o.v, v)
+	}
+	o.v, o.set = v, true
+	return nil
+}
 
 func runPush(e env, args []string) error {
 	fs := newFlagSet(e, "push", "[flags] [ADDRESS]", pushSummary)
 	sf := addStreamFlags(fs)
-	input := fs.String("input", "testsrc", "frame source: testsrc, - for raw frames on standard input, or a video file or stream URL to restream")
-	pixFmt := fs.String("pix-fmt", "rgb24", "pixel format of standard input: rgb24, bgr24, rgba, gray")
-	nonblocking := fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef (default: ServeFrameBlock, paced by the library)")
-	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C or end of input)")
-	maxFrames := fs.Int("frames", 0, "stop after this many frames (0: no limit)")
-	listen := fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given")
-	path := fs.String("path", "video", "stream path on the embedded server")
-	quiet := fs.Bool("quiet", false, "no status line and no connection messages")
-	noReconnect := fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of the server instead of reconnecting")
-	web := addWebFlags(fs)
-	record := fs.String("record", "", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
+	pf := pushFlags{
+		input:       fs.String("input", "testsrc", "frame source: testsrc, - for raw frames on standard input, or a video file or stream URL to restream"),
+		pixFmt:      fs.String("pix-fmt", "rgb24", "pixel format of standard input (--input -): rgb24, bgr24, rgba, gray"),
+		nonblocking: fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef (default: ServeFrameBlock, paced by the library)"),
+		duration:    fs.Duration("duration", 0, "stop after this long, from the start, whatever the input does (0: until Ctrl-C or end of input)"),
+		frames:      fs.Int("frames", 0, "stop after this many frames (0: no limit)"),
+		listen:      fs.String("listen", "127.0.0.1:8554", "address of the embedded server, when no ADDRESS is given"),
+		path:        fs.String("path", "video", "stream path on the embedded server, when no ADDRESS is given"),
+		quiet:       fs.Bool("quiet", false, "no status line and no connection messages"),
+		noReconnect: fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of a server, the stream's or the record's, instead of reconnecting"),
+		web:         addWebFlags(fs),
+	}
+	fs.Var(&pf.record, "record", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
 	}
-	if *input == "" {
-		return usagef("--input is empty: want testsrc, -, or a video file or URL")
-	}
-	bpp, ok := pixFormats[*pixFmt]
-	if !ok {
-		return usagef("--pix-fmt %q: want rgb24, bgr24, rgba or gray", *pixFmt)
-	}
-	if *duration < 0 || *maxFrames < 0 {
-		return usagef("--duration and --frames must not be negative")
-	}
-	var (
-		reader *mpegserver.Reader
-		only   map[string]bool // with a decoded input: the flags given, which win over its settings
-		extra  = []mpegserver.Option{mpegserver.Reconnect(!*noReconnect), mpegserver.Record(*record)}
-	)
-	if *input != "testsrc" && *input != "-" {
-		only = map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { only[f.Name] = true })
-		// The reader gives frames at --src-width × --src-height when given;
-		// the copied settings then serve that size.
-		delete(only, "src-width")
-		delete(only, "src-height")
-		if (sf.srcWidth == 0) != (sf.srcHeight == 0) {
-			return usagef("--src-width and --src-height resize the input together: give both")
-		}
-		reader, err = mpegserver.OpenReader(e.ctx, *input, mpegserver.ReaderConfig{Width: sf.srcWidth, Height: sf.srcHeight})
-		if err != nil {
-			return fmt.Errorf("--input: %w", err)
-		}
-		defer reader.Close()
-		extra = append(extra, mpegserver.Decoder(reader))
-		src := reader.Source()
-		rw, rh := reader.Size()
-		live := ""
-		if src.Live {
-			live = ", live"
-		}
-		fmt.Fprintf(e.stdout, "Reading %s: %s %dx%d at %s fps, %.0f Kb/s%s; frames %dx%d\n", mpegserver.Redact(src.URI), src.Codec,
-			src.Width, src.Height, src.FrameRate, src.BitRate, live, rw, rh)
-	}
-	s, err := sf.server(only, extra...)
+	bpp, err := pf.check(fs, addr)
 	if err != nil {
 		return err
 	}
-	cfg := s.Config()
-	sw, sh := cfg.SourceSize()
-	if *input == "testsrc" && (sw < testpattern.MinWidth || sh < testpattern.MinHeight) {
-		return usagef("testsrc needs frames of at least %dx%d, got %dx%d", testpattern.MinWidth, testpattern.MinHeight, sw, sh)
+	// --duration bounds the whole run: opening the input, Setup, serving.
+	ctx := e.ctx
+	if *pf.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *pf.duration)
+		defer cancel()
 	}
+	s, src, err := pf.open(ctx, e, fs, sf, addr, bpp)
+	if stopped(e, ctx) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st, ok := src.(*stdinSource); ok {
+		defer st.stop()
+	}
+	if r, ok := src.(*readerSource); ok {
+		defer r.r.Close()
+	}
+	// The first frame before anything is written: an input that has none
+	// fails the run and leaves every output as it was.
+	rgb, img, err := src.next(ctx, 0)
+	switch {
+	case stopped(e, ctx):
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("no frame from --input %s within --duration %v; nothing was written", *pf.input, *pf.duration)
+	case err == io.EOF:
+		return fmt.Errorf("--input %s ended before its first frame; nothing was written", *pf.input)
+	case err != nil:
+		return fmt.Errorf("%w; nothing was written", err)
+	}
+	src = &peeked{frameSource: src, rgb: rgb, img: img}
 
-	if addr != "" {
-		// A mistyped address is a usage error, found before anything starts.
-		s.ResetPath(addr)
-		if _, err := s.LaunchLine(); err != nil {
-			return usageError{err}
-		}
-	}
 	embedded := addr == ""
 	if embedded {
-		relay := &rtspserver.Server{Address: *listen}
-		if err := relay.Start(); err != nil {
-			return fmt.Errorf("%v\nSomething already listens there: name a server as ADDRESS, or pick another --listen (127.0.0.1:0 picks a free port)", err)
-		}
-		defer relay.Close()
-		addr = relay.URL(*path)
-		view, err := web.start(e, fs, relay, true)
+		relay, view, err := startEmbedded(e, fs, pf)
 		if err != nil {
 			return err
 		}
+		defer relay.Close()
 		defer view.Close()
-		if view.s != nil {
-			// First, so it is the line people see.
-			fmt.Fprintf(e.stdout, "Watch in a browser: %s\n", view.url(*path))
-		}
+		addr = relay.URL(*pf.path)
 	}
-	if err := s.Setup(addr); err != nil {
+	if err := s.SetupContext(ctx, addr); err != nil {
+		if stopped(e, ctx) {
+			return nil
+		}
 		if outs, _ := s.Outputs(); errors.Is(err, mpegserver.ErrUnreachable) && len(outs) > 0 && outs[0].Unreachable != "" {
 			return fmt.Errorf("%w\n%s", err, outs[0].Unreachable)
 		}
 		return err
 	}
+	cfg := s.Config()
 	outs, err := s.Outputs()
 	if err != nil {
 		return err
@@ -150,35 +153,146 @@ func runPush(e env, args []string) error {
 		fmt.Fprintf(e.stdout, "Encoder: %s (%s) for --codec %s\n", el, kind, cfg.Codec)
 	}
 
-	ctx := e.ctx
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
-	var src frameSource
-	switch {
-	case reader != nil:
-		src = &readerSource{r: reader, frame: make([]byte, reader.FrameSize())}
-	case *input == "-":
-		src = newStdinSource(e.stdin, sw, sh, bpp, *pixFmt)
-	default:
-		src = &patternSource{frame: make([]byte, sw*sh*3), w: sw, h: sh}
-	}
-
-	status := startStatus(s, e.stderr, *quiet)
+	// With --no-reconnect, a lost output (the record's too) ends the run.
+	serveCtx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	status := startStatus(s, e.stderr, *pf.quiet, func(err error) { lose(err) })
 	start := time.Now()
-	serveErr := serveLoop(ctx, s, src, *nonblocking, *maxFrames)
+	serveErr := serveLoop(serveCtx, s, src, *pf.nonblocking, *pf.frames)
 	status.stop()
+	if cause := context.Cause(serveCtx); serveErr == nil && ctx.Err() == nil && cause != nil && cause != context.Canceled {
+		serveErr = cause
+	}
 	closeErr := s.Close()
 	printSummary(e.stdout, s.Stats(), time.Since(start))
+	if r, ok := src.(*peeked).frameSource.(*readerSource); ok {
+		if rs := r.r.Stats(); rs.Short {
+			fmt.Fprintf(e.stderr, "warning: --input ended at %.2f s of the %.2f s it declares (%d frames): it looks cut short\n",
+				rs.Position.Seconds(), rs.Duration.Seconds(), rs.Frames)
+		}
+	}
 	if serveErr == nil {
 		serveErr = closeErr
 	}
-	if mpegserver.IsLoss(serveErr) && *noReconnect {
+	if mpegserver.IsLoss(serveErr) && *pf.noReconnect {
 		return fmt.Errorf("%w\nThe server went away or the link stopped carrying data. Check that the server runs and is reachable, then run again; without --no-reconnect, push reconnects by itself", serveErr)
 	}
 	return serveErr
+}
+
+// stopped says whether a signal ended the run: that is a normal end.
+func stopped(e env, ctx context.Context) bool {
+	if e.ctx.Err() == nil {
+		return false
+	}
+	fmt.Fprintln(e.stderr, "stopped")
+	return true
+}
+
+// check refuses flags that would have no effect in this mode, and bad
+// values; it returns the input's bytes per pixel.
+func (pf *pushFlags) check(fs *flagSet, addr string) (int, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *pf.input == "" {
+		return 0, usagef("--input is empty: want testsrc, -, or a video file or URL")
+	}
+	bpp, ok := pixFormats[*pf.pixFmt]
+	if !ok {
+		return 0, usagef("--pix-fmt %q: want rgb24, bgr24, rgba or gray", *pf.pixFmt)
+	}
+	if given["pix-fmt"] && *pf.input != "-" {
+		return 0, usagef("--pix-fmt is the format of raw frames on standard input; it has no effect with --input %s", *pf.input)
+	}
+	if addr != "" {
+		for _, f := range []string{"listen", "path", "http", "http-public"} {
+			if given[f] {
+				return 0, usagef("--%s is for the embedded server, which runs only without ADDRESS; it has no effect with %s", f, mpegserver.Redact(addr))
+			}
+		}
+	} else if err := checkListen("--listen", *pf.listen); err != nil {
+		return 0, err
+	}
+	if *pf.duration < 0 || *pf.frames < 0 {
+		return 0, usagef("--duration and --frames must not be negative")
+	}
+	return bpp, nil
+}
+
+// open configures the server from the flags and opens the frame source.
+// A bad flag is a usage error; settings copied from a decoded input that
+// cannot be streamed are the input's fault, not the command line's.
+func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFlags, addr string, bpp int) (*mpegserver.Server, frameSource, error) {
+	extra := []mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v)}
+	s, err := sf.server(nil, extra...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if addr != "" {
+		// A mistyped address or codec is a usage error, found before
+		// anything starts.
+		s.ResetPath(addr)
+		if _, err := s.LaunchLine(); err != nil {
+			return nil, nil, configError(err)
+		}
+	}
+	w, h := s.Config().SourceSize()
+	switch *pf.input {
+	case "testsrc":
+		if w < testpattern.MinWidth || h < testpattern.MinHeight {
+			return nil, nil, usagef("testsrc needs frames of at least %dx%d, got %dx%d", testpattern.MinWidth, testpattern.MinHeight, w, h)
+		}
+		return s, &patternSource{frame: make([]byte, w*h*3), w: w, h: h}, nil
+	case "-":
+		return s, newStdinSource(e.stdin, w, h, bpp, *pf.pixFmt), nil
+	}
+	if (sf.srcWidth == 0) != (sf.srcHeight == 0) {
+		return nil, nil, usagef("--src-width and --src-height resize the input together: give both")
+	}
+	reader, err := mpegserver.OpenReader(ctx, *pf.input, mpegserver.ReaderConfig{Width: sf.srcWidth, Height: sf.srcHeight})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--input: %w", err)
+	}
+	src := reader.Source()
+	rw, rh := reader.Size()
+	live := ""
+	if src.Live {
+		live = ", live"
+	}
+	fmt.Fprintf(e.stdout, "Reading %s: %s %dx%d at %s fps, %.0f Kb/s%s; frames %dx%d\n", mpegserver.Redact(src.URI), src.Codec,
+		src.Width, src.Height, src.FrameRate, src.BitRate, live, rw, rh)
+	// The flags given win over the copied settings; the reader already
+	// gives frames at --src-width × --src-height.
+	only := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { only[f.Name] = f.Name != "src-width" && f.Name != "src-height" })
+	s, err = sf.server(only, append(extra, mpegserver.Decoder(reader))...)
+	if err != nil {
+		reader.Close()
+		var ue usageError
+		if errors.As(err, &ue) {
+			err = ue.error
+		}
+		return nil, nil, fmt.Errorf("--input %s cannot be streamed with its own settings: %w\nGive --width and --height (and --src-width, --src-height) to scale it", *pf.input, err)
+	}
+	return s, &readerSource{r: reader, frame: make([]byte, reader.FrameSize())}, nil
+}
+
+// startEmbedded starts the embedded RTSP server and its browser view.
+func startEmbedded(e env, fs *flagSet, pf pushFlags) (*rtspserver.Server, runningView, error) {
+	relay := &rtspserver.Server{Address: *pf.listen}
+	if err := relay.Start(); err != nil {
+		return nil, runningView{}, fmt.Errorf("%v\nSomething already listens there: name a server as ADDRESS, or pick another --listen (127.0.0.1:0 picks a free port)", err)
+	}
+	view, err := pf.web.start(e, fs, relay, true)
+	if err != nil {
+		relay.Close()
+		return nil, runningView{}, err
+	}
+	if view.s != nil {
+		// First, so it is the line people see.
+		fmt.Fprintf(e.stdout, "Watch in a browser: %s\n", view.url(*pf.path))
+	}
+	return relay, view, nil
 }
 
 // printOutputs says where the stream goes and how to watch it, as each
@@ -196,242 +310,5 @@ func printOutputs(w io.Writer, cfg mpegserver.Config, outs []mpegserver.OutputIn
 		if i == 0 && len(o.Watch) > 0 {
 			fmt.Fprintf(w, "Watch it with:\n  %s\n", strings.Join(o.Watch, "\n  "))
 		}
-	}
-}
-
-// frameSource yields frames until io.EOF.
-type frameSource interface {
-	next(i int) (rgb []byte, img image.Image, err error)
-}
-
-// readerSource serves a decoded file or stream.
-type readerSource struct {
-	r     *mpegserver.Reader
-	frame []byte
-}
-
-func (s *readerSource) next(int) ([]byte, image.Image, error) {
-	if err := s.r.Read(s.frame); err != nil {
-		if err == io.EOF {
-			return nil, nil, io.EOF
-		}
-		return nil, nil, fmt.Errorf("--input: %w", err)
-	}
-	return s.frame, nil, nil
-}
-
-type patternSource struct {
-	frame []byte
-	w, h  int
-}
-
-func (p *patternSource) next(i int) ([]byte, image.Image, error) {
-	testpattern.Draw(p.frame, p.w, p.h, i, time.Now())
-	return p.frame, nil, nil
-}
-
-type stdinSource struct {
-	r      io.Reader
-	w, h   int
-	bpp    int
-	format string
-	raw    []byte
-	rgb    []byte
-}
-
-func newStdinSource(r io.Reader, w, h, bpp int, format string) *stdinSource {
-	return &stdinSource{r: r, w: w, h: h, bpp: bpp, format: format, raw: make([]byte, w*h*bpp), rgb: make([]byte, w*h*3)}
-}
-
-func (s *stdinSource) next(int) ([]byte, image.Image, error) {
-	n, err := io.ReadFull(s.r, s.raw)
-	switch {
-	case err == io.EOF:
-		return nil, nil, io.EOF
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, nil, fmt.Errorf("input ended inside a frame: got %d of %d bytes (a %s frame of %dx%d is %d bytes; check --src-width, --src-height and --pix-fmt)",
-			n, len(s.raw), s.format, s.w, s.h, len(s.raw))
-	case err != nil:
-		return nil, nil, fmt.Errorf("reading standard input: %w", err)
-	}
-	switch s.format {
-	case "rgb24":
-		return s.raw, nil, nil
-	case "rgba": // served as an image: the library drops alpha while copying
-		return nil, &image.NRGBA{Pix: s.raw, Stride: s.w * 4, Rect: image.Rect(0, 0, s.w, s.h)}, nil
-	case "bgr24":
-		for i := 0; i < len(s.raw); i += 3 {
-			s.rgb[i], s.rgb[i+1], s.rgb[i+2] = s.raw[i+2], s.raw[i+1], s.raw[i]
-		}
-	case "gray":
-		for i, v := range s.raw {
-			s.rgb[3*i], s.rgb[3*i+1], s.rgb[3*i+2] = v, v, v
-		}
-	}
-	return s.rgb, nil, nil
-}
-
-// serveLoop serves frames until the source ends, the context ends (Ctrl-C,
-// --duration) or --frames is reached.
-func serveLoop(ctx context.Context, s *mpegserver.Server, src frameSource, nonblocking bool, maxFrames int) error {
-	for i := 0; maxFrames == 0 || i < maxFrames; i++ {
-		if ctx.Err() != nil {
-			return nil
-		}
-		rgb, img, err := src.next(i)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if nonblocking {
-			if img != nil {
-				err = s.ServeImage(img)
-			} else {
-				err = s.ServeFrame(rgb)
-			}
-			if errors.Is(err, mpegserver.ErrQueueFull) {
-				err = nil // counted in Stats().Refused, reported in the summary
-			}
-			if err == nil {
-				err = sleepCtx(ctx, s.WaitRef())
-			}
-		} else if img != nil {
-			err = s.ServeImageContext(ctx, img)
-		} else {
-			err = s.ServeFrameContext(ctx, rgb)
-		}
-		if ctx.Err() != nil {
-			return nil // stopped while waiting: a normal end
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return nil
-}
-
-type status struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-func (st *status) stop() {
-	close(st.done)
-	st.wg.Wait()
-}
-
-// startStatus prints the stream's figures, a line rewritten in place on a
-// terminal, a plain line every few seconds otherwise; and, as they come,
-// the connection's events (lost, reconnecting, back).
-func startStatus(s *mpegserver.Server, w io.Writer, quiet bool) *status {
-	st := &status{done: make(chan struct{})}
-	if quiet {
-		return st
-	}
-	tty := isTerminal(w)
-	every := 5 * time.Second
-	if tty {
-		every = 500 * time.Millisecond
-	}
-	st.wg.Add(1)
-	go func() {
-		defer st.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		var prev mpegserver.Stats
-		state := "up"
-		clear := func() {
-			if tty {
-				fmt.Fprint(w, "\r\033[K")
-			}
-		}
-		for {
-			select {
-			case <-st.done:
-				clear()
-				return
-			case ev := <-s.Events():
-				clear()
-				switch ev.Kind {
-				case mpegserver.Disconnected:
-					state = "down"
-					fmt.Fprintf(w, "connection lost: %v\nreconnecting; frames are dropped (and counted) until the stream is back\n", ev.Err)
-				case mpegserver.Reconnecting:
-					if ev.Attempt > 1 && (ev.Attempt <= 3 || ev.Attempt%10 == 0) {
-						fmt.Fprintf(w, "reconnecting: attempt %d\n", ev.Attempt)
-					}
-				case mpegserver.OutputFailed:
-					fmt.Fprintf(w, "output dropped, the others go on: %v\n", ev.Err)
-				case mpegserver.Reconnected:
-					state = "up"
-					cur := s.Stats()
-					fmt.Fprintf(w, "reconnected (attempt %d); %d frames dropped so far, down %v in all\n",
-						ev.Attempt, cur.Dropped, cur.Down.Round(time.Millisecond))
-				}
-			case <-t.C:
-				cur := s.Stats()
-				dt := (cur.Elapsed - prev.Elapsed).Seconds()
-				fps, kbps := 0.0, 0.0
-				if dt > 0 {
-					fps = float64(cur.Pushed-prev.Pushed) / dt
-					kbps = float64(cur.Bytes-prev.Bytes) * 8 / 1000 / dt
-				}
-				line := fmt.Sprintf("%s  frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d  dropped %d  reconnects %d",
-					state, cur.Pushed, fps, kbps, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
-				if tty {
-					fmt.Fprint(w, "\r\033[K"+line)
-				} else {
-					fmt.Fprintln(w, "status: "+line)
-				}
-				prev = cur
-			}
-		}
-	}()
-	return st
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func printSummary(w io.Writer, st mpegserver.Stats, wall time.Duration) {
-	secs := wall.Seconds()
-	fps, kbps := 0.0, 0.0
-	if secs > 0 {
-		fps = float64(st.Pushed) / secs
-		kbps = float64(st.Bytes) * 8 / 1000 / secs
-	}
-	fmt.Fprintf(w, "Summary: %d frames in %.2f s (%.1f fps), %.0f kb/s, %d refused, %d dropped, at most %d frames ahead, %d time-line slips",
-		st.Pushed, secs, fps, kbps, st.Refused, max(st.Pushed-st.Encoded, 0)+st.Dropped, st.MaxAhead, st.Slips)
-	if st.Reconnects > 0 || st.Dropped > 0 {
-		fmt.Fprintf(w, ", %d reconnects, down %.2f s (%d frames dropped while down)", st.Reconnects, st.Down.Seconds(), st.Dropped)
-	}
-	fmt.Fprintln(w)
-	for _, o := range st.Outputs {
-		state := "ok"
-		if o.Err != nil {
-			state = "failed: " + o.Err.Error()
-		}
-		fmt.Fprintf(w, "  %s: %d frames, %d bytes, %s\n", o.Address, o.Frames, o.Bytes, state)
 	}
 }

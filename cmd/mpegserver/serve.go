@@ -20,6 +20,9 @@ func runServe(e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments, got %q", pos[0])
 	}
+	if err := checkListen("--listen", *listen); err != nil {
+		return err
+	}
 	relay := &rtspserver.Server{Address: *listen}
 	if !*quiet {
 		relay.Logf = log.New(e.stderr, "", log.LstdFlags).Printf

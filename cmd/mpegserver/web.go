@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"strconv"
+	"strings"
 
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/webview"
@@ -43,10 +45,11 @@ func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, quiet bool
 	if *w.addr == "" {
 		return runningView{}, nil
 	}
-	if host, _, err := net.SplitHostPort(*w.addr); err == nil && !*w.public {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return runningView{}, usagef("--http %s is not a loopback address: add --http-public to show the stream to other machines", *w.addr)
-		}
+	if err := checkListen("--http", *w.addr); err != nil {
+		return runningView{}, err
+	}
+	if host, _, _ := net.SplitHostPort(*w.addr); !*w.public && !isLoopback(host) {
+		return runningView{}, usagef("--http %s is not a loopback address: add --http-public to show the stream to other machines", *w.addr)
 	}
 	s := &webview.Server{Relay: relay, Address: *w.addr, Public: *w.public}
 	if !quiet {
@@ -62,4 +65,26 @@ func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, quiet bool
 		return runningView{}, nil
 	}
 	return runningView{s: s, url: s.URL}, nil
+}
+
+// isLoopback says whether a host names this machine only: a loopback IP,
+// or localhost.
+func isLoopback(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
+}
+
+// checkListen refuses an address to listen on that cannot work, as a
+// usage error: what the user typed is wrong.
+func checkListen(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("%s %q: want HOST:PORT (%v)", flagName, addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usagef("%s %q: the port must be a number from 0 to 65535 (0 picks a free one)", flagName, addr)
+	}
+	return nil
 }
