@@ -160,6 +160,7 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 			return fmt.Errorf("%w: %d frames queued (cap %d); wait WaitRef() = %v", ErrQueueFull, a.hard, a.hard, hint)
 		}
 		pts := a.base + a.tl.stamp(now)
+		a.p.WillPush(pts)
 		err := a.p.Push(fr, pts, a.tl.period(), a.pushed)
 		if err == nil {
 			a.pushed++

@@ -3,6 +3,7 @@ package mpegserver
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -115,6 +116,11 @@ type Config struct {
 	// Address takes (typically a file): the stream and the record share
 	// one encoder. An output that fails stops alone; see Stats.Outputs.
 	Record string
+	// Logger receives the stream's life as structured records: set up,
+	// lost (with its class), reconnecting, reconnected, an output
+	// failed, closed (with totals). Passwords never appear. Nil, the
+	// default, logs nothing.
+	Logger *slog.Logger
 
 	optErr  error     // an option's own error (ConfigDict), reported by Validate
 	copied  *[]Option // settings copied from a source (Decoder, ConfigDict); a pointer keeps Config comparable

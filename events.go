@@ -52,6 +52,7 @@ const eventBuffer = 64
 func (s *Server) Events() <-chan Event { return s.events }
 
 func (s *Server) emit(e Event) {
+	logEvent(logger(s.Config()), e)
 	select {
 	case s.events <- e:
 	default:

@@ -2,6 +2,7 @@ package mpegserver
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -78,6 +79,10 @@ func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.Recon
 // PlaylistLength sets how many segments an HLS playlist lists (addresses
 // ending in .m3u8); older segments are deleted from disk.
 func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = n } }
+
+// Logger sets where the stream's life is logged (default: nowhere); see
+// Config.Logger.
+func Logger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
 // Record sends the same encoded stream to a second address as well,
 // typically a file ("cam.mkv") while the stream goes to a server: one

@@ -32,6 +32,18 @@ type Stats struct {
 	// Outputs has one entry per output when there are several (a
 	// Record): what each took, and why it failed if it did.
 	Outputs []OutputStats
+
+	// Served counts the frames handed to the Serve calls since Setup,
+	// whatever became of them: pushed, refused or dropped.
+	Served int64
+	// FPS and BitRate are the current rates: frames pushed and encoded
+	// bits a second over the last few seconds.
+	FPS, BitRate float64
+	// EncodeLatency is how long frames took from the push to leaving the
+	// encoder.
+	EncodeLatency Latency
+	// State is where the stream stands.
+	State State
 }
 
 // OutputStats is one output's share of a stream with several.
@@ -47,7 +59,8 @@ type OutputStats struct {
 func addStats(a, b Stats) Stats {
 	return Stats{Outputs: b.Outputs, Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
 		MaxAhead: max(a.MaxAhead, b.MaxAhead), Slips: a.Slips + b.Slips, Encoded: a.Encoded + b.Encoded,
-		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed}
+		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed,
+		EncodeLatency: a.EncodeLatency.add(b.EncodeLatency)}
 }
 
 // Stats returns the open session's figures (from Setup on, every stream
@@ -57,9 +70,12 @@ func (s *Server) Stats() Stats {
 	sess, last := s.sess, s.last
 	s.mu.Unlock()
 	if sess == nil {
+		last.State, last.FPS, last.BitRate = StateClosed, 0, 0
 		return last
 	}
-	return sess.stats()
+	st := sess.stats()
+	st.State = sess.state()
+	return st
 }
 
 // String is the status report: the state, every parameter by its original

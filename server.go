@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -130,27 +131,27 @@ func (s *Server) SetupContext(ctx context.Context, addr string) error {
 	bounded, cancel := context.WithTimeout(ctx, cfg.SetupTimeout)
 	defer cancel()
 	stopped := func(err error) error {
-		if ctx.Err() != nil {
+		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("mpegserver: Setup of %s stopped: %w", Redact(cfg.Address), ctx.Err())
 		}
 		return err
 	}
 	d, err := setupEncoder(bounded, cfg, &s.checks)
-	if err != nil {
-		return stopped(err)
+	if err == nil {
+		var peer netip.AddrPort
+		peer, err = reachAll(bounded, d)
+		if err == nil {
+			var st *stream
+			if st, err = openStream(cfg, d, s.clk, peer, 0, s.emit); err == nil {
+				s.mu.Lock()
+				s.sess = newSession(cfg, d, s.clk, st, s.emit)
+				s.mu.Unlock()
+			}
+		}
 	}
-	peer, err := reachAll(bounded, d)
-	if err != nil {
-		return stopped(err)
-	}
-	st, err := openStream(cfg, d, s.clk, peer, 0, s.emit)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.sess = newSession(cfg, d, s.clk, st, s.emit)
-	s.mu.Unlock()
-	return nil
+	err = stopped(err)
+	logSetup(cfg, d, err)
+	return err
 }
 
 // setupEncoder compiles the configuration and brings its encoder up. A
@@ -203,9 +204,11 @@ func (s *Server) closeLocked(ctx context.Context) error {
 		return nil
 	}
 	err := sess.close(ctx)
+	st := sess.stats()
 	s.mu.Lock()
-	s.last = sess.stats()
+	s.last = st
 	s.mu.Unlock()
+	logClose(sess.cfg, st, err)
 	return err
 }
 

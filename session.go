@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
@@ -29,8 +30,11 @@ type session struct {
 	downFor    time.Duration // outages that ended
 	slot       time.Time     // while down: when the next frame is due
 	prev       Stats         // totals of the streams already closed
+	dying      *stream       // down but not yet retired into prev
 	dropped    int64
 	reconnects int64
+	served     atomic.Int64 // frames handed to serve, whatever became of them
+	meter      rateMeter
 
 	closing   chan struct{} // closed by close
 	superDone chan struct{} // closed when the supervisor has stopped
@@ -57,6 +61,11 @@ func (s *session) revives() bool {
 
 // serve hands a frame to the stream that is up, or drops it while none is.
 func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) error {
+	s.served.Add(1)
+	if now := s.clk.Now(); s.meter.due(now) {
+		st := s.stats()
+		s.meter.add(now, st.Pushed, st.Bytes)
+	}
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
@@ -82,6 +91,7 @@ func (s *session) markDown(st *stream) {
 	}
 	now := s.clk.Now()
 	s.st, s.downAt, s.slot, s.lastErr = nil, now, now, st.failure()
+	s.dying = st
 }
 
 // drop counts a frame that arrived while no stream was up. Blocking, it
@@ -162,6 +172,9 @@ func (s *session) retire(st *stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prev = addStats(s.prev, x)
+	if s.dying == st {
+		s.dying = nil
+	}
 }
 
 // reconnect opens new streams until one is up (true) or the session closes
@@ -244,6 +257,9 @@ func (s *session) close(ctx context.Context) error {
 func (s *session) stats() Stats {
 	s.mu.Lock()
 	st, prev := s.st, s.prev
+	if st == nil {
+		st = s.dying // down, not yet retired: its figures still count
+	}
 	s.mu.Unlock()
 	total := prev
 	if st != nil {
@@ -256,5 +272,7 @@ func (s *session) stats() Stats {
 		total.Down += s.clk.Now().Sub(s.downAt)
 	}
 	total.Elapsed = time.Since(s.started)
+	total.Served = s.served.Load()
+	total.FPS, total.BitRate = s.meter.rates(s.clk.Now(), total.Pushed, total.Bytes)
 	return total
 }

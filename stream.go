@@ -155,5 +155,7 @@ func (st *stream) stats() Stats {
 	st.src.counts(&s, fin == nil)
 	s.Encoded, s.Bytes = st.p.Encoded()
 	s.Outputs = st.outs.stats()
+	counts, sum := st.p.EncodeLatency()
+	s.EncodeLatency = Latency{Bounds: gstpipe.LatencyBounds, Counts: counts, Sum: sum}
 	return s
 }

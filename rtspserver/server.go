@@ -222,6 +222,18 @@ func (s *Server) Info(name string) PathInfo {
 	return s.infoLocked(cleanPath(name))
 }
 
+// Paths returns a snapshot of every path the server knows: published,
+// read, or published once.
+func (s *Server) Paths() map[string]PathInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]PathInfo, len(s.paths))
+	for name := range s.paths {
+		out[name] = s.infoLocked(name)
+	}
+	return out
+}
+
 func (s *Server) infoLocked(name string) PathInfo {
 	p := s.paths[name]
 	if p == nil {

@@ -160,8 +160,15 @@ GstFlowReturn ms_end_of_stream(GstElement *src) {
 struct MsCounts {
 	gint64 frames;
 	gint64 bytes;
-	int drains; // posts "mpegserver-drained" at EOS
+	int drains;     // posts "mpegserver-drained" at EOS
+	MsLatency *lat; // the encoder's output: how long each frame took
 };
+
+static void ms_counts_free(gpointer p) {
+	MsCounts *c = p;
+	ms_latency_free(c->lat);
+	g_free(c);
+}
 
 // ms_probe counts buffers and, when EOS passes, posts an application
 // message "mpegserver-drained". Every element before the pad runs on the
@@ -175,6 +182,18 @@ static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer u
 		GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
 		__atomic_add_fetch(&c->frames, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&c->bytes, (gint64)gst_buffer_get_size(b), __ATOMIC_RELAXED);
+		if (c->lat != NULL) {
+			// Encoders may shift time stamps (GstVideoEncoder adds 1000 h
+			// to leave room for B-frames' DTS): compare running times,
+			// which appsrc's time stamps are.
+			GstEvent *seg = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+			if (seg != NULL) {
+				const GstSegment *sg;
+				gst_event_parse_segment(seg, &sg);
+				ms_latency_encoded(c->lat, gst_segment_to_running_time(sg, GST_FORMAT_TIME, GST_BUFFER_PTS(b)));
+				gst_event_unref(seg);
+			}
+		}
 		return GST_PAD_PROBE_OK;
 	}
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -195,13 +214,16 @@ MsCounts *ms_watch_output(GstElement *e, int drains) {
 		return NULL;
 	MsCounts *c = g_new0(MsCounts, 1);
 	c->drains = drains;
-	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER, ms_probe, c, g_free);
+	if (drains)
+		c->lat = ms_latency_new();
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER, ms_probe, c, ms_counts_free);
 	gst_object_unref(pad);
 	return c;
 }
 
 gint64 ms_counts_frames(MsCounts *c) { return c ? __atomic_load_n(&c->frames, __ATOMIC_RELAXED) : 0; }
 gint64 ms_counts_bytes(MsCounts *c) { return c ? __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) : 0; }
+MsLatency *ms_counts_latency(MsCounts *c) { return c ? c->lat : NULL; }
 
 // ms_nosync turns off clock sync on every sink created inside the pipeline
 // (rtspclientsink makes its own when it starts recording): frames go out as

@@ -157,6 +157,8 @@ type Pipeline struct {
 	counts     *C.MsCounts
 	frames     int64 // Encoded's answer after Release
 	bytes      int64
+	latN       []uint64 // EncodeLatency's answer after Release
+	latSum     time.Duration
 	branches   []*C.MsCounts // per branch, while not released
 	branchN    [][2]int64    // BranchEncoded's answers after Release
 	branchBase [][2]int64    // what earlier incarnations of each branch took
@@ -468,6 +470,7 @@ func (p *Pipeline) Release() {
 	defer p.mu.Unlock()
 	p.released = true
 	p.frames, p.bytes = int64(C.ms_counts_frames(p.counts)), int64(C.ms_counts_bytes(p.counts))
+	p.latN, p.latSum = p.readLatency()
 	p.counts = nil // freed with its pad, below
 	for k, c := range p.branches {
 		p.branchN = append(p.branchN, [2]int64{p.branchBase[k][0] + int64(C.ms_counts_frames(c)), p.branchBase[k][1] + int64(C.ms_counts_bytes(c))})
@@ -732,4 +735,48 @@ func LaunchProperty(argv []string, factory, prop string) (string, error) {
 	}
 	defer C.g_free(C.gpointer(v))
 	return C.GoString(v), nil
+}
+
+// LatencyBounds are the upper bounds of EncodeLatency's buckets; one
+// more bucket holds anything above the last.
+var LatencyBounds = func() []time.Duration {
+	b := make([]time.Duration, C.MS_LAT_BUCKETS)
+	for i := range b {
+		b[i] = time.Duration(C.ms_latency_bound_us(C.int(i))) * time.Microsecond
+	}
+	return b
+}()
+
+// WillPush notes that the frame stamped pts is about to be pushed, so
+// that its encode latency is measured when it leaves the encoder. It is
+// called before Push: a fast encoder may be done before Push returns.
+func (p *Pipeline) WillPush(pts time.Duration) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if !p.released {
+		C.ms_latency_pushed(C.ms_counts_latency(p.counts), C.GstClockTime(pts))
+	}
+}
+
+// EncodeLatency is the histogram of encode latencies so far: per bucket
+// (LatencyBounds, then one above), not cumulative, and their sum.
+func (p *Pipeline) EncodeLatency() (counts []uint64, sum time.Duration) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return append([]uint64(nil), p.latN...), p.latSum
+	}
+	return p.readLatency()
+}
+
+func (p *Pipeline) readLatency() ([]uint64, time.Duration) {
+	var c [C.MS_LAT_BUCKETS + 1]C.guint64
+	var sum C.gint64
+	C.ms_latency_read(C.ms_counts_latency(p.counts), &c[0], &sum)
+	out := make([]uint64, len(c))
+	for i := range c {
+		out[i] = uint64(c[i])
+	}
+	runtime.KeepAlive(p.elems)
+	return out, time.Duration(sum) * time.Microsecond
 }

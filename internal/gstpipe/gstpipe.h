@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <gst/gst.h>
 
+#include "latency.h"
+
 char *ms_set_arg(GstElement *e, const char *name, const char *value);
 char *ms_get_arg(GstElement *e, const char *name);
 char *ms_src_caps(GstElement *e);
@@ -23,6 +25,7 @@ GstFlowReturn ms_end_of_stream(GstElement *src);
 typedef struct MsCounts MsCounts;
 MsCounts *ms_watch_output(GstElement *e, int drains);
 gint64 ms_counts_frames(MsCounts *c);
+MsLatency *ms_counts_latency(MsCounts *c);
 gint64 ms_counts_bytes(MsCounts *c);
 
 void ms_nosync(GstElement *pipe);
