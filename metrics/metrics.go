@@ -127,4 +127,3 @@ func latencyHistogram(d *prometheus.Desc, l mpegserver.Latency) prometheus.Metri
 	}
 	return prometheus.MustNewConstHistogram(d, l.Count(), l.Sum.Seconds(), buckets)
 }
-
