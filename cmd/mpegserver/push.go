@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/metrics"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
@@ -39,6 +42,7 @@ type pushFlags struct {
 	listen, path       *string
 	record             onceString
 	web                webFlags
+	svc                serviceFlags
 }
 
 // onceString is a flag that may be given once: a second --record would
@@ -72,6 +76,7 @@ func runPush(e env, args []string) error {
 		quiet:       fs.Bool("quiet", false, "no status line and no connection messages"),
 		noReconnect: fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of a server, the stream's or the record's, instead of reconnecting"),
 		web:         addWebFlags(fs),
+		svc:         addServiceFlags(fs, true),
 	}
 	fs.Var(&pf.record, "record", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
 	addr, err := fs.parseAddress(args)
@@ -82,6 +87,16 @@ func runPush(e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := pf.svc.check(); err != nil {
+		return err
+	}
+	log, err := pf.svc.logger(e.stderr, *pf.quiet)
+	if err != nil {
+		return err
+	}
+	// What serves the run (metrics, the watchdog) ends with it.
+	run, endRun := context.WithCancel(context.Background())
+	defer endRun()
 	// --duration bounds the whole run: opening the input, Setup, serving.
 	ctx := e.ctx
 	if *pf.duration > 0 {
@@ -96,6 +111,7 @@ func runPush(e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	_ = s.SetParameter(mpegserver.Logger(log))
 	if st, ok := src.(*stdinSource); ok {
 		defer st.stop()
 	}
@@ -118,6 +134,8 @@ func runPush(e env, args []string) error {
 	src = &peeked{frameSource: src, rgb: rgb, img: img}
 
 	embedded := addr == ""
+	checks := metrics.StreamChecks(s)
+	collected := []prometheus.Collector{metrics.NewCollector(*pf.svc.name, s)}
 	if embedded {
 		relay, view, err := startEmbedded(e, fs, pf)
 		if err != nil {
@@ -126,6 +144,10 @@ func runPush(e env, args []string) error {
 		defer relay.Close()
 		defer view.Close()
 		addr = relay.URL(*pf.path)
+		collected = append(collected, metrics.NewRelayCollector(relay, view.s))
+	}
+	if err := pf.svc.serveMetrics(run, e, checks, collected...); err != nil {
+		return err
 	}
 	if err := s.SetupContext(ctx, addr); err != nil {
 		if stopped(e, ctx) {
@@ -142,6 +164,8 @@ func runPush(e env, args []string) error {
 		return err
 	}
 	printOutputs(e.stdout, cfg, outs)
+	notify("READY=1\nSTATUS=streaming to " + outs[0].Address)
+	keepAlive(run, checks.Alive)
 	if embedded {
 		fmt.Fprintf(e.stdout, "A server elsewhere (mediamtx: rtsp://HOST:8554/PATH) is named as ADDRESS: mpegserver push rtsp://HOST:8554/PATH\n")
 	}
@@ -156,10 +180,11 @@ func runPush(e env, args []string) error {
 	// With --no-reconnect, a lost output (the record's too) ends the run.
 	serveCtx, lose := context.WithCancelCause(ctx)
 	defer lose(nil)
-	status := startStatus(s, e.stderr, *pf.quiet, func(err error) { lose(err) })
+	status := startStatus(s, e.stderr, *pf.quiet, log, func(err error) { lose(err) })
 	start := time.Now()
 	serveErr := serveLoop(serveCtx, s, src, *pf.nonblocking, *pf.frames)
 	status.stop()
+	notify("STOPPING=1")
 	if cause := context.Cause(serveCtx); serveErr == nil && ctx.Err() == nil && cause != nil && cause != context.Canceled {
 		serveErr = cause
 	}
@@ -283,7 +308,7 @@ func startEmbedded(e env, fs *flagSet, pf pushFlags) (*rtspserver.Server, runnin
 	if err := relay.Start(); err != nil {
 		return nil, runningView{}, fmt.Errorf("%v\nSomething already listens there: name a server as ADDRESS, or pick another --listen (127.0.0.1:0 picks a free port)", err)
 	}
-	view, err := pf.web.start(e, fs, relay, true)
+	view, err := pf.web.start(e, fs, relay, nil)
 	if err != nil {
 		relay.Close()
 		return nil, runningView{}, err

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -20,15 +22,12 @@ func (st *status) stop() {
 	st.wg.Wait()
 }
 
-// startStatus reads the stream's events and, unless quiet, prints its
-// figures, a line rewritten in place on a terminal, a plain line every few
-// seconds otherwise, and the events as they come (lost, reconnecting,
-// back). An output lost for good (no reconnection) is handed to lost.
-func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, lost func(error)) *status {
+// startStatus reads the stream's events (the library logs them) and
+// shows the stream's figures: on a terminal a line rewritten in place,
+// otherwise a "status" log record every few seconds. An output lost for
+// good (no reconnection) is handed to lost.
+func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, log *slog.Logger, lost func(error)) *status {
 	st := &status{done: make(chan struct{})}
-	if quiet {
-		w = io.Discard
-	}
 	tty := !quiet && isTerminal(w)
 	every := 5 * time.Second
 	if tty {
@@ -43,8 +42,6 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, lost func(error)
 		if quiet {
 			ticks = nil
 		}
-		var prev mpegserver.Stats
-		state := "up"
 		clear := func() {
 			if tty {
 				fmt.Fprint(w, "\r\033[K")
@@ -57,47 +54,25 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, lost func(error)
 				return
 			case ev := <-s.Events():
 				clear()
-				switch ev.Kind {
-				case mpegserver.Disconnected:
-					state = "down"
-					fmt.Fprintf(w, "connection lost: %v\nreconnecting; frames are dropped (and counted) until the stream is back\n", ev.Err)
-				case mpegserver.Reconnecting:
-					if ev.Attempt > 1 && (ev.Attempt <= 3 || ev.Attempt%10 == 0) {
-						fmt.Fprintf(w, "reconnecting: attempt %d\n", ev.Attempt)
-					}
-				case mpegserver.OutputFailed:
-					if !s.Config().Reconnect && mpegserver.IsLoss(ev.Err) {
-						lost(ev.Err)
-						continue
-					}
-					fmt.Fprintf(w, "output dropped, the others go on: %v\n", ev.Err)
-				case mpegserver.Reconnected:
-					state = "up"
-					cur := s.Stats()
-					fmt.Fprintf(w, "reconnected (attempt %d); %d frames dropped so far, down %v in all\n",
-						ev.Attempt, cur.Dropped, cur.Down.Round(time.Millisecond))
+				if ev.Kind == mpegserver.OutputFailed && !s.Config().Reconnect && mpegserver.IsLoss(ev.Err) {
+					lost(ev.Err)
 				}
 			case <-ticks:
 				cur := s.Stats()
-				dt := (cur.Elapsed - prev.Elapsed).Seconds()
-				fps, kbps := 0.0, 0.0
-				if dt > 0 {
-					fps = float64(cur.Pushed-prev.Pushed) / dt
-					kbps = float64(cur.Bytes-prev.Bytes) * 8 / 1000 / dt
+				if !tty {
+					log.Info("status", "state", cur.State.String(), "frames", cur.Pushed, "fps", round1(cur.FPS), "kbps", round1(cur.BitRate/1000),
+						"ahead", cur.Ahead, "queued", cur.Queued, "refused", cur.Refused, "dropped", cur.Dropped, "reconnects", cur.Reconnects)
+					continue
 				}
-				line := fmt.Sprintf("%s  frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d  dropped %d  reconnects %d",
-					state, cur.Pushed, fps, kbps, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
-				if tty {
-					fmt.Fprint(w, "\r\033[K"+line)
-				} else {
-					fmt.Fprintln(w, "status: "+line)
-				}
-				prev = cur
+				fmt.Fprintf(w, "\r\033[K%s  frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d  dropped %d  reconnects %d",
+					cur.State, cur.Pushed, cur.FPS, cur.BitRate/1000, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
 			}
 		}
 	}()
 	return st
 }
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

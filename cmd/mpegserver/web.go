@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"log"
 	"net"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ func (v runningView) Close() {
 }
 
 // start starts the browser view on relay, unless --http is "".
-func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, quiet bool) (runningView, error) {
+func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, logf func(string, ...any)) (runningView, error) {
 	fs.Visit(func(f *flag.Flag) { w.given = w.given || f.Name == "http" })
 	if *w.addr == "" {
 		return runningView{}, nil
@@ -52,9 +51,7 @@ func (w webFlags) start(e env, fs *flagSet, relay *rtspserver.Server, quiet bool
 		return runningView{}, usagef("--http %s is not a loopback address: add --http-public to show the stream to other machines", *w.addr)
 	}
 	s := &webview.Server{Relay: relay, Address: *w.addr, Public: *w.public}
-	if !quiet {
-		s.Logf = log.New(e.stderr, "", log.LstdFlags).Printf
-	}
+	s.Logf = logf
 	if err := s.Start(); err != nil {
 		err = fmt.Errorf("%v\nSomething already listens there: pick another --http (127.0.0.1:0 picks a free port), or --http \"\" for no browser view", err)
 		if w.given {
