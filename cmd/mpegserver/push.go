@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mpegcoder-go/mpegserver"
-	"github.com/mpegcoder-go/mpegserver/metrics"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
+	"github.com/mpegcoder-go/mpegserver/metrics"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 

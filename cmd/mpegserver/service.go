@@ -154,4 +154,3 @@ func keepAlive(ctx context.Context, alive func() error) {
 		}
 	}()
 }
-
