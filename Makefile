@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short fuzz soak demo snapshot bench clean
+.PHONY: help deps build vet fmt-check test test-short fuzz soak demo snapshot bench deploy-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -62,6 +62,13 @@ bench: deps ## measure against gst-launch-1.0 and ffmpeg (about 15 min); writes 
 
 snapshot: ## grab a frame of the test pattern from a real stream into docs/img/testpattern.png
 	bash scripts/snapshot.sh docs/img/testpattern.png
+
+deploy-check: ## check deploy/: the Kubernetes example against the API's Go types (a module of its own), the systemd unit with systemd-analyze
+	cd deploy/check && $(GO) test -count=1 ./...
+	@if command -v systemd-analyze >/dev/null; then \
+		d=$$(mktemp -d) && sed 's|^ExecStart=/usr/local/bin/mpegserver|ExecStart=/bin/true|' deploy/mpegserver@.service > $$d/mpegserver@.service && \
+		(cd $$d && systemd-analyze verify --man=no ./mpegserver@cam1.service) && rm -r $$d && echo "systemd unit: ok"; \
+	else echo "no systemd-analyze: the unit is not checked"; fi
 
 clean: ## remove build output
 	rm -rf bin

@@ -40,7 +40,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5,6,7", "which figures to run")
+	figures = flag.String("figures", "1,2,3,4,5,6,7,8", "which figures to run")
 )
 
 type size struct{ w, h int }
@@ -77,6 +77,9 @@ func main() {
 	}
 	if want("7") {
 		r.browser = figBrowser()
+	}
+	if want("8") {
+		r.metrics = figMetrics()
 	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
 	fmt.Print(md)

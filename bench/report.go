@@ -30,6 +30,7 @@ type report struct {
 	scaleWindow time.Duration
 	outputs     []outRow
 	browser     []browserRow
+	metrics     metricsResult
 }
 
 func machineInfo() string {
@@ -165,6 +166,7 @@ func (r *report) markdown(chart string) string {
 		}
 		w("\n")
 	}
+	b.WriteString(r.metricsSection())
 	return b.String()
 }
 

@@ -3,11 +3,14 @@ package metrics_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +296,42 @@ func TestHealthzFailsWhenWedged(t *testing.T) {
 	}
 	if code := status(t, srv.URL+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz with no check: %d", code)
+	}
+}
+
+// TestDashboardUsesExportedMetrics: every metric the Grafana dashboard in
+// deploy/ queries is one the collectors describe.
+func TestDashboardUsesExportedMetrics(t *testing.T) {
+	b, err := os.ReadFile("../deploy/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash map[string]any
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	known := map[string]bool{"process_resident_memory_bytes": true}
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		metrics.NewCollector("x", mpegserver.New()).Describe(ch)
+		metrics.NewRelayCollector(&rtspserver.Server{}, nil).Describe(ch)
+		close(ch)
+	}()
+	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for d := range ch {
+		name := fq.FindStringSubmatch(d.String())[1]
+		known[name] = true
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			known[name+suffix] = true
+		}
+	}
+	used := regexp.MustCompile(`\b(?:mpegserver|process)_[a-z_]+`).FindAllString(string(b), -1)
+	if len(used) < 10 {
+		t.Fatalf("the dashboard queries only %v", used)
+	}
+	for _, name := range used {
+		if !known[name] {
+			t.Errorf("the dashboard queries %s, which nothing exports", name)
+		}
 	}
 }

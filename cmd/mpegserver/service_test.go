@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -186,6 +187,62 @@ func TestServeMetrics(t *testing.T) {
 	} {
 		if _, stderr, code := runCmd(t, nil, args...); code != 2 {
 			t.Errorf("%q: exit %d\n%s", args, code, stderr)
+		}
+	}
+}
+
+// TestDeployCommandLines: the command lines of the systemd unit and the
+// Kubernetes example in deploy/ run as written, with the camera, the
+// server and the metrics port swapped for local ones.
+func TestDeployCommandLines(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	clip, err := filepath.Abs("../../testdata/clip.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := os.ReadFile("../../deploy/mpegserver@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^ExecStart=\S+ (.*)$`).FindSubmatch(unit)
+	if m == nil {
+		t.Fatal("no ExecStart in the unit")
+	}
+	fromUnit := strings.NewReplacer("%i", "cam1", "${INPUT}", clip, "${METRICS}", "127.0.0.1:0", "${OUTPUT}", relay.URL("unit")).
+		Replace(string(m[1]))
+	yaml, err := os.ReadFile("../../deploy/kubernetes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromYAML []string
+	inArgs := false
+	for _, line := range strings.Split(string(yaml), "\n") {
+		switch trimmed := strings.TrimSpace(line); {
+		case trimmed == "args:":
+			inArgs = true
+		case inArgs && strings.HasPrefix(trimmed, "- "):
+			fromYAML = append(fromYAML, strings.TrimPrefix(trimmed, "- "))
+		default:
+			inArgs = false
+		}
+	}
+	for i, a := range fromYAML {
+		switch {
+		case strings.HasPrefix(a, "--input="):
+			fromYAML[i] = "--input=" + clip
+		case strings.HasPrefix(a, "--metrics="):
+			fromYAML[i] = "--metrics=127.0.0.1:0"
+		case strings.HasPrefix(a, "rtsp://"):
+			fromYAML[i] = relay.URL("k8s")
+		}
+	}
+	for name, args := range map[string][]string{"unit": strings.Fields(fromUnit), "kubernetes": fromYAML} {
+		if len(args) < 3 || args[0] != "push" {
+			t.Fatalf("%s: command line %q", name, args)
+		}
+		args = append(args, "--frames", "10", "--quiet")
+		if stdout, stderr, code := runCmd(t, nil, args...); code != 0 || !strings.Contains(stdout, "Metrics: http://127.0.0.1:") {
+			t.Errorf("%s: %q: exit %d\n%s%s", name, args, code, stdout, stderr)
 		}
 	}
 }
