@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,12 +143,12 @@ func TestSetupFailureLeavesFilesAlone(t *testing.T) {
 // early says so in Stats.
 func TestReadContextEndsAStall(t *testing.T) {
 	testutil.NeedTool(t, "ffmpeg")
-	clip := faststartClip(t, 4)
+	clip := testutil.FaststartClip(t, 4)
 	data, err := os.ReadFile(clip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := stallingServer(t, data, len(data)/2)
+	url := testutil.StallingServer(t, clip)
 	r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), url, mpegserver.ReaderConfig{ReadTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -191,42 +188,4 @@ func TestReadContextEndsAStall(t *testing.T) {
 		t.Errorf("a file cut in half: %v, stats %+v", err, st)
 	}
 	t.Logf("half file: %d frames, %v of %v", st.Frames, st.Position, st.Duration)
-}
-
-// faststartClip makes a secs-second 320x240 30 fps H.264 MP4 with its
-// index first, as files served for streaming are.
-func faststartClip(t *testing.T, secs int) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "clip.mp4")
-	cmd := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration="+strconv.Itoa(secs),
-		"-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p", "-movflags", "+faststart", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	return out
-}
-
-// stallingServer serves data over HTTP on loopback, announcing all of it
-// but sending only the first n bytes, then holding the connection open
-// until the test ends.
-func stallingServer(t *testing.T, data []byte, n int) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp4")
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		_, _ = w.Write(data[:n])
-		w.(http.Flusher).Flush()
-		select {
-		case <-done:
-		case <-r.Context().Done():
-		}
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { close(done); srv.Close() })
-	return "http://" + l.Addr().String() + "/clip.mp4"
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,33 +31,6 @@ const (
 	password = "s3cretpw42"
 	token    = "t0kenpassphrase9"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func startRelay(t *testing.T, addr string) *rtspserver.Server {
-	t.Helper()
-	r := &rtspserver.Server{Address: addr}
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	return r
-}
 
 // scrape reads /metrics and parses it as Prometheus does.
 func scrape(t *testing.T, url string) (map[string]*dto.MetricFamily, string) {
@@ -137,8 +109,8 @@ func waitStatus(t *testing.T, url string, code int, within time.Duration) time.D
 // password or token is in any metric, label or log record.
 func TestMetricsFollowTheStream(t *testing.T) {
 	addr := testutil.FreeAddr(t)
-	relay := startRelay(t, addr)
-	var logs syncBuffer
+	relay := testutil.StartRelayAt(t, addr)
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := mpegserver.New()
 	if err := s.SetParameter(mpegserver.Size(320, 240), mpegserver.FrameAhead(1), mpegserver.GOPSize(10),
@@ -194,7 +166,7 @@ func TestMetricsFollowTheStream(t *testing.T) {
 	for time.Since(t0) < 500*time.Millisecond || s.Stats().Dropped == 0 {
 		time.Sleep(20 * time.Millisecond) // down a while: frames are dropped
 	}
-	relay = startRelay(t, addr)
+	relay = testutil.StartRelayAt(t, addr)
 	took = waitStatus(t, srv.URL+"/readyz", http.StatusOK, 10*time.Second)
 	t.Logf("/readyz 200 again %v after the server returned", took.Round(time.Millisecond))
 	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserver.PathInfo) bool { return i.Frames >= 10 }); err != nil {

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +70,7 @@ func TestDurationBeatsAStalledInput(t *testing.T) {
 	}
 	t.Logf("stalled stdin, --duration 2s: exit 0 after %v", time.Since(t0).Round(time.Millisecond))
 
-	url := halfServedClip(t)
+	url := testutil.StallingServer(t, testutil.FaststartClip(t, 4))
 	out2 := filepath.Join(t.TempDir(), "out2.mkv")
 	t0 = time.Now()
 	_, stderr, code = runCmd(t, nil, "push", "--input", url, "--duration", "3s", "--quiet", out2)
@@ -83,39 +81,6 @@ func TestDurationBeatsAStalledInput(t *testing.T) {
 		t.Errorf("%d frames written from half a 120-frame file", n)
 	}
 	t.Logf("stalled URL, --duration 3s: exit 0 after %v", time.Since(t0).Round(time.Millisecond))
-}
-
-// halfServedClip serves a 4 s MP4 (index first) over HTTP, announcing all
-// of it but sending only half, then holding the connection.
-func halfServedClip(t *testing.T) string {
-	t.Helper()
-	testutil.NeedTool(t, "ffmpeg")
-	clip := filepath.Join(t.TempDir(), "clip.mp4")
-	if b, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration=4",
-		"-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	data, err := os.ReadFile(clip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		_, _ = w.Write(data[:len(data)/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-done:
-		case <-r.Context().Done():
-		}
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { close(done); srv.Close() })
-	return "http://" + l.Addr().String() + "/clip.mp4"
 }
 
 var (
@@ -157,7 +122,7 @@ func binary(t *testing.T) string {
 func TestSignalsEndAStalledRun(t *testing.T) {
 	testutil.NeedTool(t, "ffprobe")
 	bin := binary(t)
-	url := halfServedClip(t)
+	url := testutil.StallingServer(t, testutil.FaststartClip(t, 4))
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		for _, input := range []string{"-", url} {
 			out := filepath.Join(t.TempDir(), "out.mkv")
@@ -221,12 +186,7 @@ func TestZeroFramesIsNoSuccess(t *testing.T) {
 		t.Errorf("empty stdin left %s (%v)", out, err)
 	}
 	// Half of a 4 s file, as a download broken off leaves it.
-	testutil.NeedTool(t, "ffmpeg")
-	clip := filepath.Join(dir, "clip.mp4")
-	if b, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30:duration=4",
-		"-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
+	clip := testutil.FaststartClip(t, 4)
 	data, _ := os.ReadFile(clip)
 	if err := os.WriteFile(clip, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
