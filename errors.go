@@ -41,6 +41,11 @@ var (
 	ErrPipeline = errors.New("mpegserver: pipeline error")
 	// ErrBadParameter: a parameter is out of range, of the wrong type, or unknown.
 	ErrBadParameter = errors.New("mpegserver: bad parameter")
+	// ErrUnauthorized: the server refused the credentials (a user name,
+	// a password, a passphrase, a token) or the right to publish there.
+	// A new connection with the same credentials would be refused too:
+	// Reconnect does not retry it.
+	ErrUnauthorized = errors.New("mpegserver: not authorized")
 	// ErrNotInstalled: a GStreamer element the stream needs (an encoder, a
 	// payloader, a muxer, a sink) is not installed on this machine: a
 	// missing plugin, not a wrong setting. It comes with ErrUnknownCodec

@@ -20,7 +20,7 @@ func errorClass(err error) string {
 		err  error
 		name string
 	}{
-		{ErrDisconnected, "disconnected"}, {ErrStalled, "stalled"}, {ErrUnreachable, "unreachable"},
+		{ErrUnauthorized, "unauthorized"}, {ErrDisconnected, "disconnected"}, {ErrStalled, "stalled"}, {ErrUnreachable, "unreachable"},
 		{ErrNotInstalled, "not installed"}, {ErrUnknownCodec, "unknown codec"}, {ErrUnsupportedAddress, "unsupported address"},
 		{ErrBadParameter, "bad parameter"}, {ErrClosed, "closed"}, {ErrPipeline, "pipeline"},
 	} {
