@@ -23,6 +23,7 @@ type RTMPServer struct {
 	conf string
 	addr string
 	cmd  *exec.Cmd
+	hold *reservation // RunRTMP's port, kept while the server is referenced
 }
 
 // StartRTMP starts nginx-rtmp for one test (stopped when it ends). It
@@ -33,7 +34,7 @@ func StartRTMP(t testing.TB) *RTMPServer {
 	if _, err := os.Stat(nginxModule); err != nil {
 		t.Skip("libnginx-mod-rtmp not installed (make deps)")
 	}
-	s, err := RunRTMP(t.TempDir())
+	s, err := runRTMP(t.TempDir(), FreePort(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +43,24 @@ func StartRTMP(t testing.TB) *RTMPServer {
 }
 
 // RunRTMP starts nginx-rtmp on a free loopback port with its files in dir
-// and waits until it listens; Stop ends it.
+// and waits until it listens; Stop ends it. The port stays reserved until
+// the process ends, so Restart finds it free.
 func RunRTMP(dir string) (*RTMPServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := reserve()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
+	s, err := runRTMP(dir, r.port)
+	if err != nil {
+		r.lock.Close()
+		return nil, err
+	}
+	s.hold = r
+	return s, nil
+}
+
+func runRTMP(dir string, port int) (*RTMPServer, error) {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &RTMPServer{URL: "rtmp://" + addr + "/live", Dir: filepath.Join(dir, "rec"), log: filepath.Join(dir, "error.log")}
 	if err := os.Mkdir(s.Dir, 0o755); err != nil {
 		return nil, err
@@ -161,16 +172,11 @@ type SRTReceiver struct {
 // not installed (make deps).
 func StartSRT(t testing.TB, query string) *SRTReceiver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	return StartSRTOn(t, port, query)
+	return StartSRTOn(t, FreePort(t), query)
 }
 
-// StartSRTOn is StartSRT on a given port (a receiver that comes back).
+// StartSRTOn is StartSRT on a given port (a receiver that comes back on
+// the port of one that went: FreePort keeps it for the test).
 func StartSRTOn(t testing.TB, port int, query string) *SRTReceiver {
 	t.Helper()
 	NeedTool(t, "srt-live-transmit")

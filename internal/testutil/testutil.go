@@ -44,18 +44,6 @@ func NeedTool(t testing.TB, name string) {
 	}
 }
 
-// FreeAddr returns a loopback address nothing listens on, for a relay that
-// must come back on the same port.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // SilentServer listens on a free loopback port, accepts connections and
 // never answers, until the test ends; it returns host:port.
 func SilentServer(t testing.TB) string {
