@@ -16,6 +16,12 @@ import (
 
 // testFrame draws frame i: a smooth gradient whose phase moves a little
 // each frame (no scene cuts, so the encoder's keyframes are only the GOP's).
+// It is not instrumented by the race detector (the buffer is new, and no
+// other goroutine sees it before it is returned): instrumented, drawing
+// frames at the frame rate takes much of a core, which a loaded machine
+// cannot spare from the streams under test.
+//
+//go:norace
 func testFrame(w, h, i int) []byte {
 	b := make([]byte, w*h*3)
 	for y := 0; y < h; y++ {
