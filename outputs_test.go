@@ -3,7 +3,6 @@ package mpegserver_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,12 +41,7 @@ func ffprobeFrames(t *testing.T, file string) (summary string, keys []int) {
 // every frame arrives, at the size asked, keyframes every GOP.
 func TestUDPOutput(t *testing.T) {
 	testutil.NeedTool(t, "ffmpeg")
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
+	port := testutil.FreePort(t)
 	out := filepath.Join(t.TempDir(), "udp.ts")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -45,15 +45,18 @@ func TestProbeErrors(t *testing.T) {
 	}
 	closed := testutil.FreeAddr(t)
 	silent := testutil.SilentServer(t)
+	// Each probe has 2 s. The bounds leave room for a loaded machine:
+	// a missing file fails at once, before the deadline; a server that
+	// does not answer fails at the deadline, not at the 10 s default.
 	for _, tc := range []struct {
 		src   string
 		want  error
 		bound time.Duration
 	}{
-		{filepath.Join(dir, "missing.mp4"), os.ErrNotExist, 100 * time.Millisecond},
+		{filepath.Join(dir, "missing.mp4"), os.ErrNotExist, time.Second},
 		{text, mpegserver.ErrNoVideo, 5 * time.Second},
-		{"rtsp://" + closed + "/x", mpegserver.ErrUnreachable, 3 * time.Second},
-		{"rtsp://" + silent + "/x", mpegserver.ErrUnreachable, 3 * time.Second},
+		{"rtsp://" + closed + "/x", mpegserver.ErrUnreachable, 5 * time.Second},
+		{"rtsp://" + silent + "/x", mpegserver.ErrUnreachable, 5 * time.Second},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		t0 := time.Now()
