@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 // chromiumPath is Debian's browser binary (its /usr/bin/chromium is a
@@ -127,6 +128,22 @@ func waitPlaying(t *testing.T, ctx context.Context, n int, within time.Duration)
 	}
 }
 
+// waitPainted waits until the page has read n painted frames.
+func waitPainted(t *testing.T, ctx context.Context, n int, within time.Duration) pageState {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st := readPage(t, ctx)
+		if len(st.Frames) >= n {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames painted within %v, want %d", len(st.Frames), within, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestBrowserPlays: Chromium opens the page and plays the stream at its
 // size, time advancing; painted frames carry consecutive indexes (losses
 // counted), the first one decodable; push → painted latency is measured;
@@ -144,8 +161,9 @@ func TestBrowserPlays(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := waitPlaying(t, ctx, 5, 20*time.Second)
-	time.Sleep(3 * time.Second) // three seconds of playing to measure
-	st := readPage(t, ctx)
+	// Ninety more frames painted to measure: three seconds at the frame
+	// rate, longer on a loaded machine.
+	st := waitPainted(t, ctx, len(first.Frames)+90, 60*time.Second)
 	if st.W != w || st.H != h || st.Time <= first.Time {
 		t.Errorf("video %dx%d, time %.2f then %.2f", st.W, st.H, first.Time, st.Time)
 	}
@@ -177,14 +195,17 @@ func TestBrowserPlays(t *testing.T) {
 	t.Logf("%d frames painted and read, indexes %d..%d, %d out of order; %d indexes missing: %d shown but not seen by the callback, the rest replaced before a refresh or lost; "+
 		"WebRTC: %+v; push → painted p50 %.0f ms, p99 %.0f ms; status %q",
 		len(st.Frames), st.Frames[0].I, st.Frames[len(st.Frames)-1].I, disorder, missing, unseen, st.Stats, p50, p99, st.Status)
-	if len(st.Frames) < 60 || disorder > 0 || missing > notPainted+st.Stats.PacketsLost+st.Stats.FramesDropped {
+	if disorder > 0 || missing > notPainted+st.Stats.PacketsLost+st.Stats.FramesDropped {
 		t.Errorf("%d frames, %d out of order, %d missing; not explained by %d decoded but not painted, %d packets lost, %d frames dropped",
 			len(st.Frames), disorder, missing, notPainted, st.Stats.PacketsLost, st.Stats.FramesDropped)
 	}
 	if !strings.Contains(st.Status, "640×360") || !strings.Contains(st.Status, "latency") {
 		t.Errorf("status line %q", st.Status)
 	}
-	if p50 <= 0 || p50 > 500 {
+	// Generous for a loaded machine; frames held back in a buffer (a
+	// jitter buffer gone wrong, frames queued behind the publisher) show
+	// as seconds.
+	if p50 <= 0 || p50 > 1000 {
 		t.Errorf("latency p50 %.0f ms", p50)
 	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
@@ -201,25 +222,19 @@ func TestBrowserPlays(t *testing.T) {
 	t.Logf("screenshot: %s (%d bytes)", out, len(png))
 }
 
-// TestBrowserViewers: ten viewers at once leave the publisher's pacing as
-// it was; a closed tab frees its session.
+// TestBrowserViewers: ten viewers at once do not hold the publisher back
+// (nor make it run ahead of its rate): its frames keep reaching the relay
+// as they are encoded; a closed tab frees its session.
 func TestBrowserViewers(t *testing.T) {
 	if !inOwnNetwork(t) {
 		return
 	}
 	relay := testutil.StartRelay(t)
 	// Small frames: ten Chromium tabs on two cores must not starve the
-	// publisher of CPU, which is not what is measured.
+	// publisher of CPU, which is not what is checked.
 	const w, h = 256, 144
 	s := publish(t, relay, "cam", w, h).s
 	v := startView(t, relay, 0)
-	rate := func() float64 {
-		a := s.Stats()
-		time.Sleep(3 * time.Second) // a three-second window of pushing
-		b := s.Stats()
-		return float64(b.Pushed-a.Pushed) / (b.Elapsed - a.Elapsed).Seconds()
-	}
-	before := rate()
 	ctx := browser(t)
 	var tabs []context.Context
 	var cancels []context.CancelFunc
@@ -236,10 +251,34 @@ func TestBrowserViewers(t *testing.T) {
 	if n := v.Sessions(); n != 10 {
 		t.Errorf("%d sessions for 10 tabs", n)
 	}
-	during := rate()
-	t.Logf("publisher rate: %.2f fps alone, %.2f fps with 10 browser viewers", before, during)
-	if during < before*0.95 || during > before*1.05 {
-		t.Errorf("pacing changed with viewers: %.2f → %.2f fps", before, during)
+	// The publisher's next n frames with ten viewers. It is paced by its
+	// time line alone, so they take about n periods (less the few a late
+	// producer may catch up on); held back by the viewers (the relay
+	// waiting on WebRTC) they would take far longer. Twice the time
+	// leaves room for the CPU the tabs take.
+	const n = 90
+	period := time.Duration(float64(time.Second) / s.Config().FrameRate.Float())
+	a := s.Stats()
+	b := a
+	for b.Pushed < a.Pushed+n && b.Elapsed-a.Elapsed < 4*n*period {
+		time.Sleep(10 * time.Millisecond)
+		b = s.Stats()
+	}
+	took := b.Elapsed - a.Elapsed
+	t.Logf("publisher with 10 browser viewers: %d frames in %v", b.Pushed-a.Pushed, took.Round(time.Millisecond))
+	if b.Pushed < a.Pushed+n || took > 2*n*period {
+		t.Errorf("publisher served %d frames in %v with viewers; the frame rate asks %v for %d", b.Pushed-a.Pushed, took, n*period, n)
+	}
+	if took < (n-10)*period {
+		t.Errorf("publisher served %d frames in %v with viewers, faster than its rate (%v for %d)", b.Pushed-a.Pushed, took, n*period, n)
+	}
+	if b.Dropped != 0 || b.Reconnects != 0 {
+		t.Errorf("the publisher lost the relay: %+v", b)
+	}
+	// Every frame encoded by the window's end reaches the relay promptly:
+	// a relay held by its viewers would fall behind.
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserver.PathInfo) bool { return i.Frames >= uint64(b.Encoded) }); err != nil {
+		t.Errorf("the relay has %d frames 10 s after the publisher had encoded %d: %v", relay.Info("cam").Frames, b.Encoded, err)
 	}
 	for _, c := range cancels {
 		c()
