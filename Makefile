@@ -25,12 +25,15 @@ fmt-check: ## fail if gofmt would change a file
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # The browser tests run on their own, after the others: ten Chromium tabs
-# and the library's own tests at once overload two cores, and the browser
-# tests measure the publisher's pacing.
+# and the library's own tests at once overload two cores, and the streams
+# under test must keep their frame rate.
 BROWSER_PKG := ./webview
+# Tests that call t.Parallel mostly wait on streams paced at the frame
+# rate, not on the CPU: more of them than cores run side by side.
+TEST_PARALLEL ?= 4
 
 test: vet fmt-check ## vet, gofmt, then every test with the race detector (the browser tests last, alone)
-	$(GO) test -race -count=1 $$($(GO) list $(PKGS) | grep -v '/webview$$')
+	$(GO) test -race -count=1 -parallel $(TEST_PARALLEL) $$($(GO) list $(PKGS) | grep -v '/webview$$')
 	$(GO) test -race -count=1 $(BROWSER_PKG)
 
 test-short: ## the tests without the race detector, quicker while editing

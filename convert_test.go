@@ -27,6 +27,7 @@ var convertBands = [][3]int{
 // be the colours pushed. Checked for packed RGB and for RGBA images, at a
 // size under 720 lines (BT.601) and one above (BT.709), odd sizes included.
 func TestConversion(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	testutil.NeedTool(t, "ffprobe")
 	cases := []struct {

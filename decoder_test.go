@@ -127,6 +127,7 @@ func TestConfigDictErrors(t *testing.T) {
 // A probed source copies its size, rate and bit rate; its GOP, which the
 // Discoverer does not report, is left alone.
 func TestDecoderFromProbe(t *testing.T) {
+	t.Parallel()
 	info, err := mpegserver.Probe(testutil.Context(t, 10*time.Second), "testdata/clip.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +150,7 @@ func TestDecoderFromProbe(t *testing.T) {
 // A reader that resizes reports widthDst/heightDst, so the copy serves
 // frames of that size to an output of the source's size.
 func TestDecoderFromResizingReader(t *testing.T) {
+	t.Parallel()
 	r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), "testdata/clip.mp4", mpegserver.ReaderConfig{Width: 160, Height: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +176,7 @@ func TestDecoderFromResizingReader(t *testing.T) {
 
 // Reader inputs and misuse get clear errors.
 func TestReaderErrors(t *testing.T) {
+	t.Parallel()
 	ctx := testutil.Context(t, 20*time.Second)
 	for name, cfg := range map[string]mpegserver.ReaderConfig{
 		"odd":      {Width: 100},

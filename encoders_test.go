@@ -43,6 +43,7 @@ func TestEncodersThroughOutputs(t *testing.T) {
 	}
 	for _, enc := range softwareEncoders {
 		t.Run(enc.name, func(t *testing.T) {
+			t.Parallel() // with each other only: the test itself is not parallel, so nothing else needs the CPU they take
 			if el, _ := mpegserver.EncoderFor(enc.name); el != enc.element {
 				t.Skipf("%s not installed", enc.element)
 			}
@@ -74,10 +75,12 @@ func TestEncodersThroughOutputs(t *testing.T) {
 // TestEncodersThroughStreams: the same through the network outputs:
 // RTSP (the relay, read by ffprobe), RTMP (nginx), SRT (srt-live-transmit).
 func TestEncodersThroughStreams(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	const n, gop = 45, 15
 	for _, enc := range softwareEncoders {
 		t.Run(enc.name, func(t *testing.T) {
+			t.Parallel()
 			if el, _ := mpegserver.EncoderFor(enc.name); el != enc.element {
 				t.Skipf("%s not installed", enc.element)
 			}

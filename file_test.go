@@ -15,6 +15,7 @@ import (
 // TestFileOutput: a file is written as fast as frames come (no play-time
 // pacing), and holds every frame once Close returns, raw or muxed.
 func TestFileOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	// 45 s of video at 2 fps: paced at the frame rate, writing it would
 	// take 45 s; the bound below is far from that and far above what a

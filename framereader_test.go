@@ -38,6 +38,7 @@ func makeSource(t testing.TB, extra ...string) string {
 // with the same size, rate and frame count, and a PSNR against the source
 // of at least 30 dB.
 func TestTranscodeCopiesSettings(t *testing.T) {
+	t.Parallel()
 	src := makeSource(t)
 	r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), src, mpegserver.ReaderConfig{})
 	if err != nil {
@@ -146,6 +147,7 @@ func measurePSNR(t testing.TB, got, ref string, skip int) float64 {
 // publishes, checks they are the publisher's, in order, then stops the
 // publisher: the next Read fails, it does not hang.
 func TestReaderLiveRTSP(t *testing.T) {
+	t.Parallel()
 	const w, h = 320, 240
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(w, h), mpegserver.FrameAhead(1))
@@ -268,6 +270,7 @@ func TestReaderCyclesLeaveNothing(t *testing.T) {
 // TestReaderHTTP: a file served over HTTP (loopback) probes and reads like
 // the file itself.
 func TestReaderHTTP(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.FileServer(http.Dir("testdata")))
 	defer srv.Close()
 	url := srv.URL + "/clip.mp4"

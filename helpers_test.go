@@ -14,6 +14,17 @@ import (
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
+// Which tests run in parallel (t.Parallel): Go runs the others first, one
+// at a time, and only then the parallel ones side by side. Not parallel:
+// tests that count goroutines, file descriptors or memory (another test's
+// would be counted), tests that bound pacing or latency, and the long
+// CPU-bound encodes to files (every encoder, every x265 preset): their
+// cases are parallel with each other only, so they have the machine to
+// themselves and do not starve streams that must keep the frame rate.
+// Parallel: tests that stream at the frame rate and check what arrives,
+// each with its own servers and ports (testutil) and its own temporary
+// files.
+
 // testFrame draws frame i: a smooth gradient whose phase moves a little
 // each frame (no scene cuts, so the encoder's keyframes are only the GOP's).
 // It is not instrumented by the race detector (the buffer is new, and no

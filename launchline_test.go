@@ -89,6 +89,7 @@ func TestLaunchLineQuoting(t *testing.T) {
 // TestLaunchLineRuns runs the printed line, appsrc swapped for a live test
 // source, against the embedded server; a reader must see the stream.
 func TestLaunchLineRuns(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("gst-launch-1.0"); err != nil {
 		t.Skip("gst-launch-1.0 not installed (make deps)")
 	}

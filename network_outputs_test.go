@@ -30,6 +30,7 @@ func pushFrames(t *testing.T, s *mpegserver.Server, n, w, h int) {
 // TestRTMPOutput: FLV over RTMP to nginx-rtmp, which records it: every
 // frame arrives, at the size asked, keyframes every GOP, no B-frames.
 func TestRTMPOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	srv := testutil.StartRTMP(t)
 	const n, gop = 60, 15
@@ -118,6 +119,7 @@ func TestRTMPSetupErrors(t *testing.T) {
 // writes the file: every frame arrives (the last ones too: Close waits
 // out the SRT latency), keyframes every GOP.
 func TestSRTOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	rx := testutil.StartSRT(t, "&streamid=cam1")
 	const n, gop = 60, 15
@@ -189,6 +191,7 @@ func TestSRTSetupErrors(t *testing.T) {
 // port: the stream sees the loss, reconnects by itself, and the new
 // recording starts with a keyframe and has frames.
 func TestRTMPReconnect(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	srv := testutil.StartRTMP(t)
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(15), mpegserver.Reconnect(true),
@@ -250,6 +253,7 @@ func encoded(t *testing.T, s *mpegserver.Server, n int64, within time.Duration) 
 // same port: the stream reports the loss, reconnects by itself, and the
 // new receiver gets a stream that decodes from its first keyframe.
 func TestSRTReconnect(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	rx := testutil.StartSRT(t, "")
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(15), mpegserver.Reconnect(true),

@@ -40,6 +40,7 @@ func ffprobeFrames(t *testing.T, file string) (summary string, keys []int) {
 // TestUDPOutput: MPEG-TS over UDP, read by ffmpeg listening on loopback:
 // every frame arrives, at the size asked, keyframes every GOP.
 func TestUDPOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	port := testutil.FreePort(t)
 	out := filepath.Join(t.TempDir(), "udp.ts")
@@ -86,6 +87,7 @@ func TestUDPOutput(t *testing.T) {
 // TestHLSOutput: a playlist of whole-GOP segments, bounded, older
 // segments deleted, finished at Close; ffprobe plays it.
 func TestHLSOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	dir := t.TempDir()
 	playlist := filepath.Join(dir, "live.m3u8")

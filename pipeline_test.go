@@ -16,6 +16,7 @@ import (
 // as H.264 at the output size, with IDR frames exactly every GOPSize frames
 // and no B-frames.
 func TestReaderSeesEveryFrame(t *testing.T) {
+	t.Parallel()
 	const w, h, n, gop = 640, 360, 90, 15
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(w, h), mpegserver.FrameRate(30, 1),
@@ -60,6 +61,7 @@ func TestReaderSeesEveryFrame(t *testing.T) {
 // zero-latency tuning x264 holds frames back (lookahead, reordering), so
 // the server-side count also checks that Close flushes them all out.
 func TestBFramesWhenAsked(t *testing.T) {
+	t.Parallel()
 	const n = 90
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.GOPSize(30), mpegserver.MaxBFrames(2))

@@ -16,6 +16,7 @@ import (
 // TestProbeFile: a 5 s file made by ffmpeg is probed for its size, rate,
 // codec and duration.
 func TestProbeFile(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	file := filepath.Join(t.TempDir(), "src.mp4")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30:duration=5",
@@ -76,6 +77,7 @@ func TestProbeErrors(t *testing.T) {
 // TestProbeLiveStream: a stream the library publishes to the relay probes
 // as live, with its size and codec.
 func TestProbeLiveStream(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(1))
 	if err := s.Setup(relay.URL("live")); err != nil {

@@ -20,6 +20,7 @@ import (
 // the output size, every frame pushed after it joined, and keyframes every
 // GOPSize frames.
 func TestFFprobeSeesEveryFrame(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	const w, h, n, gop = 640, 360, 60, 10
 	relay := testutil.StartRelay(t)
@@ -90,6 +91,7 @@ func TestFFprobeSeesEveryFrame(t *testing.T) {
 // TestSourceSizeAndColours: frames of one size are scaled to the output
 // size, and colours keep their channel order through the image fast path.
 func TestSourceSizeAndColours(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	const sw, sh, w, h = 320, 240, 640, 360
 	relay := testutil.StartRelay(t)
@@ -156,6 +158,7 @@ func TestSourceSizeAndColours(t *testing.T) {
 
 // TestDumpFileDescribesRunningStream and hides the password.
 func TestDumpFileDescribesRunningStream(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.GOPSize(12))
 	addr := strings.Replace(relay.URL("dump"), "rtsp://", "rtsp://cam:t0ps3cret@", 1)
@@ -194,6 +197,7 @@ func TestDumpFileDescribesRunningStream(t *testing.T) {
 
 // TestH265Stream: libx265 produces an HEVC stream a reader recognises.
 func TestH265Stream(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Codec("libx265"), mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.FrameAhead(0))

@@ -22,6 +22,7 @@ import (
 // frames keep being taken, and the file has every frame; Close says which
 // output failed.
 func TestRecordWhileStreaming(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	relay := testutil.StartRelay(t)
 	rec := filepath.Join(t.TempDir(), "cam.mkv")
@@ -84,6 +85,7 @@ func TestRecordWhileStreaming(t *testing.T) {
 // gst-launch-1.0 with a test source for appsrc: nginx-rtmp records the
 // stream and the file is written, each with every frame.
 func TestRecordLaunchLineRuns(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "gst-launch-1.0")
 	testutil.NeedTool(t, "ffprobe")
 	srv := testutil.StartRTMP(t)
@@ -116,6 +118,7 @@ func TestRecordLaunchLineRuns(t *testing.T) {
 // encoder, starting with a keyframe) while the record never stops; the
 // file has every frame, and Close reports nothing wrong.
 func TestRecordSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	addr := testutil.FreeAddr(t)
 	relay := startRelayAt(t, addr)

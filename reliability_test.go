@@ -84,6 +84,7 @@ func TestLossIsDetectedInBoundedTime(t *testing.T) {
 		{"link stalled towards the server", func(_ *rtspserver.Server, p *testutil.Proxy) { p.Stall(true, false) }, mpegserver.ErrStalled, stall + 6*time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each bound is far above what a fault takes: they need not have the machine to themselves
 			relay := testutil.StartRelay(t)
 			px := testutil.StartProxy(t, relay.Addr())
 			// Only the stall cases have a short StallTimeout: a slow
@@ -156,6 +157,7 @@ func TestCloseReportsUnacknowledgedFrames(t *testing.T) {
 // TestFlushErrorSurfacesAsItself: a write error during the final flush
 // (a full disk) is returned as GStreamer's own error, not as a time-out.
 func TestFlushErrorSurfacesAsItself(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
@@ -666,6 +668,7 @@ func TestSoak(t *testing.T) {
 // process, coming and going from before the stream starts, are not taken
 // for the sink's connection by the watchdog: no false loss.
 func TestReadersInProcessAreNotTheSink(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -714,6 +717,7 @@ func TestReadersInProcessAreNotTheSink(t *testing.T) {
 // seconds the kernel's send buffer takes up the difference, so the caller
 // keeps its rate; frames arrive late, none is lost.)
 func TestThrottledLinkSlowsButHolds(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	px := testutil.StartProxy(t, relay.Addr())
 	s := newServer(t, mpegserver.FrameAhead(2), mpegserver.StallTimeout(3*time.Second), mpegserver.CloseTimeout(20*time.Second))

@@ -163,6 +163,7 @@ func readerFrames(t *testing.T, r *mpegserver.Reader) func() ([]byte, bool) {
 // ExampleFrameAhead) with ffprobe: codec, size, rate, frame count,
 // keyframe spacing, B-frames only where asked.
 func TestSeedExamples(t *testing.T) {
+	t.Parallel()
 	open := func(t *testing.T) *mpegserver.Reader {
 		r, err := mpegserver.OpenReader(testutil.Context(t, 10*time.Second), "testdata/clip.mp4", mpegserver.ReaderConfig{})
 		if err != nil {
@@ -211,6 +212,7 @@ func TestSeedExamples(t *testing.T) {
 		}, "hevc", 320, 240, 30, 60, 24, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newServer(t, mpegserver.CloseTimeout(30*time.Second))
 			next := tc.setup(t, s)
 			p := probeWhilePushing(t, s, next)

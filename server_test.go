@@ -152,6 +152,7 @@ func TestNonBlocking(t *testing.T) {
 // TestBadInputsLeaveStreamUsable: every bad input returns its error and
 // the next good call works.
 func TestBadInputsLeaveStreamUsable(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.SourceSize(320, 240), mpegserver.FrameAhead(100))
 	good := testFrame(320, 240, 0)
@@ -437,6 +438,7 @@ func TestSetupCloseCycles(t *testing.T) {
 // TestConcurrentFeeders feeds one Server from several goroutines: every
 // frame is accepted once and reaches the server.
 func TestConcurrentFeeders(t *testing.T) {
+	t.Parallel()
 	const feeders, each = 4, 20
 	relay := testutil.StartRelay(t)
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(3))
@@ -486,6 +488,7 @@ func TestConcurrentFeeders(t *testing.T) {
 // and is gone when the first frame goes out fails the stream with an error
 // that matches both ErrUnreachable and ErrPipeline, within the setup bound.
 func TestSinkOpenFailureIsUnreachable(t *testing.T) {
+	t.Parallel()
 	// A reserved port: once closed, no other test's listener can take it.
 	l, err := net.Listen("tcp", testutil.FreeAddr(t))
 	if err != nil {
