@@ -113,8 +113,6 @@ type appsrc struct {
 
 	mu      sync.Mutex // serializes stamping and pushing; never held while waiting
 	tl      timeline
-	base    time.Duration // added to every timestamp: where the previous stream of the session left off
-	last    time.Duration // the last timestamp pushed, base included
 	pushed  int64
 	refused int64
 	closing bool
@@ -159,12 +157,11 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 			a.mu.Unlock()
 			return fmt.Errorf("%w: %d frames queued (cap %d); wait WaitRef() = %v", ErrQueueFull, a.hard, a.hard, hint)
 		}
-		pts := a.base + a.tl.stamp(now)
+		pts := a.tl.stamp(now)
 		a.p.WillPush(pts)
 		err := a.p.Push(fr, pts, a.tl.period(), a.pushed)
 		if err == nil {
 			a.pushed++
-			a.last = pts
 		}
 		a.mu.Unlock()
 		switch {
@@ -215,13 +212,6 @@ func (a *appsrc) waitRef() time.Duration {
 		w = max(w, a.tl.period())
 	}
 	return w
-}
-
-// lastPTS is the timestamp of the last frame pushed.
-func (a *appsrc) lastPTS() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.last
 }
 
 // finish takes no more frames and returns how many were pushed: once it

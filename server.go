@@ -142,7 +142,7 @@ func (s *Server) SetupContext(ctx context.Context, addr string) error {
 		peer, err = reachAll(bounded, d)
 		if err == nil {
 			var st *stream
-			if st, err = openStream(cfg, d, s.clk, peer, 0, s.emit); err == nil {
+			if st, err = openStream(cfg, d, s.clk, peer, s.emit); err == nil {
 				s.mu.Lock()
 				s.sess = newSession(cfg, d, s.clk, st, s.emit)
 				s.mu.Unlock()

@@ -31,6 +31,7 @@ type session struct {
 	slot       time.Time     // while down: when the next frame is due
 	prev       Stats         // totals of the streams already closed
 	dying      *stream       // down but not yet retired into prev
+	trial      bool          // st is a new stream that has not yet delivered a frame
 	dropped    int64
 	reconnects int64
 	served     atomic.Int64 // frames handed to serve, whatever became of them
@@ -90,8 +91,10 @@ func (s *session) markDown(st *stream) {
 		return
 	}
 	now := s.clk.Now()
-	s.st, s.downAt, s.slot, s.lastErr = nil, now, now, st.failure()
-	s.dying = st
+	s.st, s.slot, s.lastErr, s.dying, s.trial = nil, now, st.failure(), st, false
+	if s.downAt.IsZero() {
+		s.downAt = now // a stream on trial that fails does not start a new outage
+	}
 }
 
 // drop counts a frame that arrived while no stream was up. Blocking, it
@@ -160,7 +163,7 @@ func (s *session) supervise() {
 		_ = st.close(context.Background()) // fast: the failed connection is shut
 		s.retire(st)
 		s.emit(Event{Kind: Disconnected, Err: err, At: s.clk.Now()})
-		if !s.reconnect(st.src.lastPTS() + s.period) {
+		if !s.reconnect() {
 			return
 		}
 	}
@@ -178,15 +181,14 @@ func (s *session) retire(st *stream) {
 }
 
 // reconnect opens new streams until one is up (true) or the session closes
-// (false). base keeps timestamps going on from the last stream's; the time
-// spent down is added to it.
-func (s *session) reconnect(base time.Duration) bool {
+// (false). Each new stream's time stamps start from its own pipeline's
+// running time: carried over from the last stream, they made a live
+// muxer (flvmux, mpegtsmux) hold the first frames until its clock caught
+// up, as long as the last stream had run (docs/design.md).
+func (s *session) reconnect() bool {
 	return retry(s.clk, s.closing, newBackoff(s.cfg.ReconnectMaxWait), func(attempt int) bool {
 		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: s.clk.Now()})
-		s.mu.Lock()
-		down := s.clk.Now().Sub(s.downAt)
-		s.mu.Unlock()
-		st, err := s.open(base + down)
+		st, err := s.open()
 		if err != nil {
 			s.mu.Lock()
 			s.attemptErr = err
@@ -202,7 +204,22 @@ func (s *session) reconnect(base time.Duration) bool {
 			return false // retry sees the session closing
 		default:
 		}
-		s.st, s.reconnects = st, s.reconnects+1
+		// Frames go to the new stream from now on, but it is back only
+		// once they reach the server: a connection that opens and
+		// delivers nothing is not a reconnection.
+		s.st, s.trial = st, true
+		s.mu.Unlock()
+		if err := st.delivering(s.closing, s.cfg.SetupTimeout); err != nil {
+			s.markDown(st)
+			_ = st.close(context.Background())
+			s.retire(st)
+			s.mu.Lock()
+			s.attemptErr = err
+			s.mu.Unlock()
+			return false
+		}
+		s.mu.Lock()
+		s.trial, s.reconnects = false, s.reconnects+1
 		s.downFor += s.clk.Now().Sub(s.downAt)
 		s.downAt = time.Time{}
 		s.mu.Unlock()
@@ -212,14 +229,14 @@ func (s *session) reconnect(base time.Duration) bool {
 }
 
 // open reaches the server and starts a stream, within the setup timeout.
-func (s *session) open(base time.Duration) (*stream, error) {
+func (s *session) open() (*stream, error) {
 	ctx, cancel := setupContext(s.closing, s.cfg.SetupTimeout)
 	defer cancel()
 	peer, err := reachAll(ctx, s.desc)
 	if err != nil {
 		return nil, err
 	}
-	return openStream(s.cfg, s.desc, s.clk, peer, base, s.emit)
+	return openStream(s.cfg, s.desc, s.clk, peer, s.emit)
 }
 
 // close ends the session: no more reconnecting, the stream flushed and

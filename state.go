@@ -51,9 +51,9 @@ func (s *Server) State() State {
 
 func (s *session) state() State {
 	s.mu.Lock()
-	st := s.st
+	st, trial := s.st, s.trial
 	s.mu.Unlock()
-	if st != nil && st.failure() == nil {
+	if st != nil && st.failure() == nil && !trial {
 		return StateUp
 	}
 	select {

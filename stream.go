@@ -42,9 +42,8 @@ type stream struct {
 }
 
 // openStream builds and starts the pipeline for a compiled configuration;
-// peer is the main output's server as Setup dialled it, base the
-// timestamp the first frame gets.
-func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, base time.Duration, emit func(Event)) (*stream, error) {
+// peer is the main output's server as Setup dialled it.
+func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit func(Event)) (*stream, error) {
 	st := &stream{cfg: cfg, desc: d, clk: clk, emit: emit,
 		done: make(chan struct{}), drained: make(chan struct{}), eos: make(chan struct{}), failed: make(chan struct{})}
 	fl := newFlow()
@@ -53,7 +52,7 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, base 
 		return nil, err
 	}
 	st.p = p
-	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure, base: base,
+	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure,
 		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()}}
 	st.outs = newOutputSet(st)
 	watched := d.main().watched && peer.IsValid()
@@ -111,6 +110,38 @@ func (st *stream) connected() bool {
 	frames, _ := st.p.Encoded()
 	return (st.dog != nil && st.dog.hasConnection()) || frames > 1
 }
+
+// delivering waits until the stream's first frames have reached the main
+// output's server (acknowledged, where the watchdog sees the connection;
+// through the sink without an error, elsewhere), within bound. It says why
+// not: the stream failed, stop was closed, or the bound passed.
+func (st *stream) delivering(stop <-chan struct{}, bound time.Duration) error {
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		frames, _ := st.p.Encoded()
+		if st.dog != nil && st.dog.acknowledgedSome() || st.dog == nil && frames >= deliveredFrames {
+			return nil
+		}
+		select {
+		case <-st.failed:
+			return st.failure()
+		case <-stop:
+			return ErrClosed
+		case <-deadline.C:
+			return fmt.Errorf("%w: %s: connected, but no frame reached it within %v", ErrStalled, Redact(st.cfg.Address), bound)
+		case <-tick.C:
+		}
+	}
+}
+
+// deliveredFrames is how many frames an output without a watched
+// connection must have taken without an error to count as delivering:
+// by then its sink has written (SRT refuses its first write at once when
+// the receiver rejected the connection).
+const deliveredFrames = 3
 
 // onEvent handles what the pipeline's bus reports.
 func (st *stream) onEvent(ev gstpipe.Event) {

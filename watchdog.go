@@ -113,6 +113,19 @@ func (w *watchdog) hasConnection() bool {
 	return w.found
 }
 
+// acknowledgedSome says whether the server has acknowledged at least
+// what a sink writes before and with its first frame (sinkMinWritten).
+func (w *watchdog) acknowledgedSome() bool {
+	w.mu.Lock()
+	sock, found := w.sock, w.found
+	w.mu.Unlock()
+	if !found {
+		return false
+	}
+	state, ok := sock.state()
+	return ok && state.acked >= sinkMinWritten
+}
+
 // stop ends every watcher and waits for them.
 func (w *watchdog) stop() {
 	w.mu.Lock()
