@@ -49,7 +49,10 @@ func TestEncodersThroughOutputs(t *testing.T) {
 			}
 			for _, f := range files {
 				out := filepath.Join(t.TempDir(), "out"+f.ext)
-				s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop), mpegserver.Codec(enc.name))
+				// Close waits for every queued frame to be encoded, which
+				// for the slower encoders on a loaded machine can take
+				// longer than the default bound; how long is not checked.
+				s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop), mpegserver.Codec(enc.name), mpegserver.CloseTimeout(2*time.Minute))
 				err := s.Setup(out)
 				if !strings.Contains(f.takes, enc.probe) {
 					if !errors.Is(err, mpegserver.ErrUnknownCodec) {
