@@ -140,9 +140,10 @@ func splitUserinfo(addr string) (prefix, userinfo, rest string) {
 // redacted stands for a password wherever one would be printed.
 const redacted = "REDACTED"
 
-// secretKeys are the query keys whose values are secrets (SRT's
-// passphrase).
-var secretKeys = []string{"passphrase"}
+// secretKeys are the query keys whose values are secrets: SRT's
+// passphrase, and the credentials, tokens and keys servers take in a
+// query (mediamtx's pass=, SRS's secret=, signed URLs).
+var secretKeys = []string{"passphrase", "pass", "password", "pwd", "secret", "token", "access_token", "key", "auth", "sign", "signature"}
 
 // Redact returns the address with any password (and an SRT passphrase)
 // replaced by REDACTED, for printing; everything else stays as typed.

@@ -24,8 +24,13 @@ func TestParseAddress(t *testing.T) {
 		{"rtsp://al%40ice:p@ss:w@h:1/a%20b?q=1", &rtspOutput{addr: "rtsp://al%40ice:p@ss:w@h:1/a%20b?q=1", loc: "rtsp://h:1/a%20b?q=1", hostPort: "h:1",
 			user: "al@ice", password: "p@ss:w"}},
 		{"rtsp://h/a@b", &rtspOutput{addr: "rtsp://h/a@b", loc: "rtsp://h/a@b", hostPort: "h:554"}},
-		{"rtmp://u:pw@h/live/cam", &rtmpOutput{addr: "rtmp://u:pw@h/live/cam", loc: "rtmp://h/live/cam", hostPort: "h:1935", user: "u", password: "pw"}},
-		{"rtmps://h/live/cam", &rtmpOutput{addr: "rtmps://h/live/cam", loc: "rtmps://h/live/cam", hostPort: "h:443", secure: true}},
+		// RTMP credentials also go to the stream's query, where servers look.
+		{"rtmp://u:pw@h/live/cam", &rtmpOutput{addr: "rtmp://u:pw@h/live/cam", scheme: "rtmp", app: "live", stream: "cam?pass=pw&user=u",
+			hostPort: "h:1935", user: "u", password: "pw"}},
+		{"rtmps://h/live/cam", &rtmpOutput{addr: "rtmps://h/live/cam", scheme: "rtmps", app: "live", stream: "cam", hostPort: "h:443", secure: true}},
+		{"rtmp://h/app/inst/key-1?x=1", &rtmpOutput{addr: "rtmp://h/app/inst/key-1?x=1", scheme: "rtmp", app: "app/inst", stream: "key-1?x=1", hostPort: "h:1935"}},
+		{"rtmp://u:pw@h/live/cam?user=v&pass=q", &rtmpOutput{addr: "rtmp://u:pw@h/live/cam?user=v&pass=q", scheme: "rtmp", app: "live",
+			stream: "cam?user=v&pass=q", hostPort: "h:1935", user: "u", password: "pw"}},
 		{"srt://h:9000?streamid=publish:cam&latency=200&passphrase=0123456789&pbkeylen=16", &srtOutput{
 			addr: "srt://h:9000?streamid=publish:cam&latency=200&passphrase=0123456789&pbkeylen=16", loc: "srt://h:9000", hostPort: "h:9000",
 			streamID: "publish:cam", latency: "200", passphrase: "0123456789", keyLen: "16"}},

@@ -110,6 +110,7 @@ type appsrc struct {
 	hard    int
 	done    <-chan struct{} // closed when the stream stops taking frames
 	failure func() error    // why the stream failed, nil while it works
+	ended   func(error)     // fails the stream: the pipeline stopped taking frames by itself
 
 	mu      sync.Mutex // serializes stamping and pushing; never held while waiting
 	tl      timeline
@@ -168,7 +169,17 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 		case err == nil:
 			return nil
 		case errors.Is(err, gstpipe.ErrFlushing):
-			return ErrClosed
+			a.mu.Lock()
+			closing := a.closing
+			a.mu.Unlock()
+			if closing {
+				return ErrClosed
+			}
+			// Not closed, yet the pipeline takes no more frames: a sink got
+			// end-of-stream from its server (a publisher replaced, a
+			// receiver gone) before anything said so.
+			a.ended(fmt.Errorf("%w: the output ended the stream", ErrDisconnected))
+			return a.failure()
 		case a.failure() != nil:
 			return a.failure()
 		default:
@@ -212,6 +223,25 @@ func (a *appsrc) waitRef() time.Duration {
 		w = max(w, a.tl.period())
 	}
 	return w
+}
+
+// lead is how far ahead of play time the producer is now.
+func (a *appsrc) lead() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.p.RunningTime()
+	if a.tl.offline || !a.tl.started || now < 0 {
+		return a.tl.lead
+	}
+	return max(a.tl.reach(now)-now, 0)
+}
+
+// setLead starts the time line as far ahead of play time as the producer
+// was on a stream it lost.
+func (a *appsrc) setLead(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tl.lead = max(d, 0)
 }
 
 // finish takes no more frames and returns how many were pushed: once it

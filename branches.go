@@ -24,9 +24,10 @@ type outputSet struct {
 	fail func(error)     // ends the whole stream
 	dog  *watchdog       // the main output's, nil if it has none
 
-	mu    sync.Mutex
-	state []outState
-	wake  chan struct{} // closed and replaced when an output fails or finishes
+	mu       sync.Mutex
+	state    []outState
+	wake     chan struct{} // closed and replaced when an output fails or finishes
+	backoffs []*backoff    // per output, kept across its losses
 }
 
 // outState is one output's state within a stream with several.
@@ -38,8 +39,12 @@ type outState struct {
 }
 
 func newOutputSet(st *stream) *outputSet {
-	return &outputSet{d: st.desc, p: st.p, cfg: st.cfg, clk: st.clk, emit: st.emit, done: st.done, fail: st.fail,
+	s := &outputSet{d: st.desc, p: st.p, cfg: st.cfg, clk: st.clk, emit: st.emit, done: st.done, fail: st.fail,
 		state: make([]outState, len(st.desc.outputs)), wake: make(chan struct{})}
+	for range st.desc.outputs {
+		s.backoffs = append(s.backoffs, newBackoff(st.clk, st.cfg.ReconnectMaxWait))
+	}
+	return s
 }
 
 // several reports whether the stream has more than one output.
@@ -85,17 +90,20 @@ func (s *outputSet) failOutput(k int, err error) {
 func (s *outputSet) revive(k int) {
 	b := s.d.outputs[k]
 	shown := Redact(b.out.address())
-	retry(s.clk, s.done, newBackoff(s.cfg.ReconnectMaxWait), func(attempt int) bool {
+	if n := s.backoffs[k].lost(); n >= flappingAfter {
+		s.emit(Event{Kind: Flapping, Output: shown, Attempt: n, At: s.clk.Now()})
+	}
+	err := retry(s.done, s.backoffs[k], func(attempt int) error {
 		s.emit(Event{Kind: Reconnecting, Output: shown, Attempt: attempt, At: s.clk.Now()})
 		ctx, cancel := setupContext(s.done, s.cfg.SetupTimeout)
-		peer, err := b.out.reach(ctx)
+		peer, err := b.out.reach(ctx, s.cfg)
 		cancel()
 		if err != nil {
-			return false
+			return err
 		}
 		before := socketInodes()
 		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end]); err != nil {
-			return false
+			return err
 		}
 		s.mu.Lock()
 		s.state[k] = outState{}
@@ -105,8 +113,16 @@ func (s *outputSet) revive(k int) {
 			s.dog.start(peer, before)
 		}
 		s.emit(Event{Kind: Reconnected, Output: shown, Attempt: attempt, At: s.clk.Now()})
-		return true
+		return nil
 	})
+	if errors.Is(err, ErrRefused) {
+		// Refused: the output stays down, with the refusal as its error.
+		s.mu.Lock()
+		s.state[k].err = fmt.Errorf("output %s: %w", shown, err)
+		s.wakeLocked()
+		s.mu.Unlock()
+		s.emit(Event{Kind: OutputFailed, Output: shown, Err: err, At: s.clk.Now()})
+	}
 }
 
 func (s *outputSet) wakeLocked() {

@@ -116,6 +116,12 @@ type Config struct {
 	// Address takes (typically a file): the stream and the record share
 	// one encoder. An output that fails stops alone; see Stats.Outputs.
 	Record string
+	// TLSCAFile names a PEM file of certificates to trust, besides the
+	// system's, for rtmps:// and rtsps:// servers: a private CA, or a
+	// self-signed server's own certificate. "" trusts the system's only.
+	TLSCAFile string
+	// TLSInsecure accepts any certificate over TLS: for test servers only.
+	TLSInsecure bool
 	// Logger receives the stream's life as structured records: set up,
 	// lost (with its class), reconnecting, reconnected, an output
 	// failed, closed (with totals). Passwords never appear. Nil, the

@@ -41,10 +41,15 @@ var (
 	ErrPipeline = errors.New("mpegserver: pipeline error")
 	// ErrBadParameter: a parameter is out of range, of the wrong type, or unknown.
 	ErrBadParameter = errors.New("mpegserver: bad parameter")
+	// ErrRefused: the server answered and refused the stream: the
+	// credentials (then ErrUnauthorized too), the path or stream name, or
+	// another publisher it will not replace. Setup fails with it, and a
+	// stream refused later ends with it: Reconnect does not retry what the
+	// server refuses.
+	ErrRefused = errors.New("mpegserver: refused by the server")
 	// ErrUnauthorized: the server refused the credentials (a user name,
 	// a password, a passphrase, a token) or the right to publish there.
-	// A new connection with the same credentials would be refused too:
-	// Reconnect does not retry it.
+	// It matches ErrRefused too.
 	ErrUnauthorized = errors.New("mpegserver: not authorized")
 	// ErrNotInstalled: a GStreamer element the stream needs (an encoder, a
 	// payloader, a muxer, a sink) is not installed on this machine: a
@@ -79,7 +84,7 @@ func (e *PipelineError) Error() string {
 // Is makes errors.Is(err, ErrPipeline) true, and also the more specific
 // kind (ErrUnreachable, ErrDisconnected) where there is one.
 func (e *PipelineError) Is(target error) bool {
-	return target == ErrPipeline || target == e.kind
+	return target == ErrPipeline || errors.Is(e.kind, target)
 }
 
 // missingError says which element is missing; it matches ErrNotInstalled.
@@ -87,3 +92,26 @@ type missingError struct{ text string }
 
 func (e missingError) Error() string        { return e.text }
 func (e missingError) Is(target error) bool { return target == ErrNotInstalled }
+
+// refusal is a server's refusal: it matches ErrRefused, and
+// ErrUnauthorized when the credentials were refused.
+type refusal struct {
+	auth bool
+	text string // what was refused and what to do
+}
+
+func (e *refusal) Error() string {
+	if e.auth {
+		return ErrUnauthorized.Error() + ": " + e.text
+	}
+	return ErrRefused.Error() + ": " + e.text
+}
+
+func (e *refusal) Is(target error) bool {
+	return target == ErrRefused || e.auth && target == ErrUnauthorized
+}
+
+// refused makes a refusal, formatted.
+func refused(auth bool, format string, args ...any) error {
+	return &refusal{auth: auth, text: fmt.Sprintf(format, args...)}
+}

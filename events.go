@@ -17,6 +17,11 @@ const (
 	// other outputs go on; with Reconnect, Reconnecting and Reconnected
 	// events with the same Output follow as it is brought back.
 	OutputFailed
+	// Flapping: the stream (or Output) was lost Attempt times in a row
+	// soon after each reconnection: another publisher replacing it, or a
+	// server that takes it and drops it again. Reconnection goes on, at
+	// most once every ReconnectMaxWait.
+	Flapping
 )
 
 func (k EventKind) String() string {
@@ -29,6 +34,8 @@ func (k EventKind) String() string {
 		return "reconnected"
 	case OutputFailed:
 		return "output failed"
+	case Flapping:
+		return "flapping"
 	}
 	return "unknown"
 }

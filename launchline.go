@@ -42,8 +42,11 @@ func (d description) launchLine() string {
 // launchWord is one property as one shell word.
 func launchWord(p gstpipe.Prop) string {
 	v := p.Value
-	if p.Secret {
+	switch {
+	case p.Secret:
 		v = redacted
+	case p.Shown != "":
+		v = p.Shown
 	}
 	if !p.User {
 		return shellWord(p.Name + "=" + v)

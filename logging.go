@@ -46,6 +46,8 @@ func logEvent(l *slog.Logger, e Event) {
 		l.Info("reconnected", append(attrs, "attempt", e.Attempt)...)
 	case OutputFailed:
 		l.Warn("output failed, the others go on", append(attrs, "class", errorClass(e.Err), "err", e.Err)...)
+	case Flapping:
+		l.Warn("lost again soon after reconnecting: replaced or refused repeatedly", append(attrs, "times", e.Attempt, "err", e.Err)...)
 	}
 }
 

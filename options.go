@@ -80,6 +80,14 @@ func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.Recon
 // ending in .m3u8); older segments are deleted from disk.
 func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = n } }
 
+// TLSCAFile trusts the certificates in a PEM file too, for rtmps:// and
+// rtsps:// servers (see Config.TLSCAFile).
+func TLSCAFile(path string) Option { return func(c *Config) { c.TLSCAFile = path } }
+
+// TLSInsecure accepts any server certificate over TLS: for test servers
+// only.
+func TLSInsecure(on bool) Option { return func(c *Config) { c.TLSInsecure = on } }
+
 // Logger sets where the stream's life is logged (default: nowhere); see
 // Config.Logger.
 func Logger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }

@@ -3,9 +3,12 @@ package mpegserver
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -31,9 +34,10 @@ type output interface {
 	// elements follow the encoder's parser, ending with the sink.
 	elements(enc *encoder, c Config) []gstpipe.Element
 	// reach checks within ctx, changing nothing, that the output can take
-	// a stream now. peer is the server's address as dialled, for the
-	// watchdog; zero where there is none.
-	reach(ctx context.Context) (peer netip.AddrPort, err error)
+	// a stream now: that its server answers and takes a publisher there
+	// with these credentials. peer is the server's address as dialled, for
+	// the watchdog; zero where there is none.
+	reach(ctx context.Context, c Config) (peer netip.AddrPort, err error)
 	// classify says what a GStreamer error from one of the output's
 	// elements means: ErrUnreachable or ErrDisconnected for a loss that a
 	// new connection may cure, ErrPipeline for anything else. sink: the
@@ -140,10 +144,10 @@ func (s *Server) Outputs() ([]OutputInfo, error) {
 
 // reachAll reaches every output of a description in order; the address
 // returned is the first output's.
-func reachAll(ctx context.Context, d description) (netip.AddrPort, error) {
+func reachAll(ctx context.Context, d description, c Config) (netip.AddrPort, error) {
 	var peer netip.AddrPort
 	for k, o := range d.outputs {
-		p, err := o.out.reach(ctx)
+		p, err := o.out.reach(ctx, c)
 		if err != nil {
 			if k > 0 {
 				return peer, fmt.Errorf("record: %w", err)
@@ -203,3 +207,64 @@ func streamingTo(c Config, what string) string {
 
 // kindNames joins the names of a list for an error.
 func kindNames(names []string) string { return strings.Join(names, ", ") }
+
+// tlsConfig is how a secure output's check trusts its server: the
+// system's CAs, those of Config.TLSCAFile too, or anything with
+// Config.TLSInsecure.
+func tlsConfig(c Config, host string) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: host, InsecureSkipVerify: c.TLSInsecure}
+	if c.TLSCAFile == "" {
+		return tc, nil
+	}
+	b, err := os.ReadFile(c.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: TLS CA file: %v", ErrBadParameter, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%w: TLS CA file %s holds no PEM certificate", ErrBadParameter, c.TLSCAFile)
+	}
+	tc.RootCAs = pool
+	return tc, nil
+}
+
+// tlsRefused says whether a check failed on the server's certificate.
+func tlsRefused(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// tlsError says which certificate was refused and what to do.
+func tlsError(shown string, err error) error {
+	return fmt.Errorf("%w: %s: the server's certificate is not trusted (%v): give its CA with TLSCAFile (push --tls-ca FILE), "+
+		"or, for a test server only, TLSInsecure (push --tls-insecure)", ErrUnreachable, shown, err)
+}
+
+// sinkTLSFlags is the sinks' tls-validation-flags: GStreamer 1.22's sinks
+// take no CA file, so with one (which Setup's check verifies the server
+// against) they accept an unknown CA, still checking the name and the
+// dates; with TLSInsecure nothing; "" for their default, everything.
+func sinkTLSFlags(c Config) string {
+	switch {
+	case c.TLSInsecure:
+		return "no-flags"
+	case c.TLSCAFile != "":
+		return "bad-identity+not-activated+expired+revoked+insecure+generic-error"
+	}
+	return ""
+}
+
+// remaining is how long ctx has left, for clients that take a timeout
+// rather than a context.
+func remaining(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), time.Millisecond)
+	}
+	return DefaultSetupTimeout
+}

@@ -82,7 +82,7 @@ func (o *fileOutput) elements(enc *encoder, _ Config) []gstpipe.Element {
 	return []gstpipe.Element{mux, {Factory: "filesink", Props: []gstpipe.Prop{{Name: "location", Value: o.path, User: true}}}}
 }
 
-func (o *fileOutput) reach(context.Context) (netip.AddrPort, error) {
+func (o *fileOutput) reach(context.Context, Config) (netip.AddrPort, error) {
 	return netip.AddrPort{}, checkWritable(o.path)
 }
 

@@ -54,7 +54,7 @@ func (o *hlsOutput) elements(_ *encoder, c Config) []gstpipe.Element {
 
 // reach: hlssink2 writes the playlist next to its segments, so the check
 // that the playlist can be written proves the directory takes both.
-func (o *hlsOutput) reach(context.Context) (netip.AddrPort, error) {
+func (o *hlsOutput) reach(context.Context, Config) (netip.AddrPort, error) {
 	return netip.AddrPort{}, checkWritable(o.path)
 }
 

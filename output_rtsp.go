@@ -1,13 +1,19 @@
 package mpegserver
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
-	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	sdp "github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
@@ -70,34 +76,68 @@ func (o *rtspOutput) elements(_ *encoder, c Config) []gstpipe.Element {
 	if o.password != "" {
 		p = append(p, gstpipe.Prop{Name: "user-pw", Value: o.password, User: true, Secret: true})
 	}
+	if flags := sinkTLSFlags(c); o.secure && flags != "" {
+		p = append(p, gstpipe.Prop{Name: "tls-validation-flags", Value: flags})
+	}
 	return []gstpipe.Element{{Factory: "rtspclientsink", Props: p}}
 }
 
-// reach asks the server for its OPTIONS within ctx. rtspclientsink only
-// connects once the first frame is encoded (it needs the codec's
-// parameters for ANNOUNCE), too late for Setup to report an unreachable
-// server.
-func (o *rtspOutput) reach(ctx context.Context) (netip.AddrPort, error) {
-	u := Redact(o.loc)
-	conn, peer, done, err := dialTCP(ctx, o.hostPort, u, o.secure)
+// reach announces a stream to the server, with the address's
+// credentials, and hangs up: the server says then whether it takes a
+// publisher there (200), which credentials it wants (401, 403) or that it
+// refuses the path (another 4xx). rtspclientsink itself only connects
+// once the first frame is encoded (it needs the codec's parameters for
+// ANNOUNCE), too late for Setup to report any of that.
+func (o *rtspOutput) reach(ctx context.Context, c Config) (netip.AddrPort, error) {
+	shown := Redact(o.addr)
+	u, err := base.ParseURL(o.addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%w: %s: %v", ErrUnsupportedAddress, shown, err)
+	}
+	var peer netip.AddrPort
+	timeout := remaining(ctx)
+	tcp := gortsplib.ProtocolTCP
+	host, _, _ := net.SplitHostPort(o.hostPort)
+	tc, err := tlsConfig(c, host)
 	if err != nil {
 		return peer, err
 	}
-	defer done()
-	req := fmt.Sprintf("OPTIONS %s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: mpegserver\r\n\r\n", o.loc)
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return peer, fmt.Errorf("%w: %s: %v", ErrUnreachable, u, err)
+	cl := &gortsplib.Client{Scheme: u.Scheme, Host: o.hostPort, Protocol: &tcp, UserAgent: "mpegserver",
+		ReadTimeout: timeout, WriteTimeout: timeout, TLSConfig: tc,
+		DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if a, ok := conn.(*net.TCPConn); ok {
+				peer = a.RemoteAddr().(*net.TCPAddr).AddrPort()
+			}
+			return conn, err
+		}}
+	if err := cl.Start(); err != nil {
+		return peer, fmt.Errorf("%w: %s: %v", ErrUnreachable, shown, err)
 	}
-	line, err := textproto.NewReader(bufio.NewReader(conn)).ReadLine()
-	if err != nil {
-		return peer, fmt.Errorf("%w: %s: no RTSP answer: %v", ErrUnreachable, u, err)
+	stop := context.AfterFunc(ctx, cl.Close)
+	defer stop()
+	defer cl.Close()
+	desc := &sdp.Session{Medias: []*sdp.Media{{Type: sdp.MediaTypeVideo,
+		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}}}}
+	_, err = cl.Announce(u, desc)
+	var bad liberrors.ErrClientBadStatusCode
+	switch {
+	case err == nil:
+		return peer, nil
+	case tlsRefused(err):
+		return peer, tlsError(shown, err)
+	case errors.As(err, &bad) && (bad.Code == base.StatusUnauthorized || bad.Code == base.StatusForbidden):
+		if o.user == "" {
+			return peer, refused(true, "%s wants a user name and password to publish (%d %s): rtsp://USER:PASSWORD@host/path",
+				shown, bad.Code, bad.Message)
+		}
+		return peer, refused(true, "%s refused the user name or password (%d %s)", shown, bad.Code, bad.Message)
+	case errors.As(err, &bad) && bad.Code >= 400 && bad.Code < 500:
+		return peer, refused(false, "%s refused to take a stream there (%d %s): check the path", shown, bad.Code, bad.Message)
+	case ctx.Err() != nil:
+		return peer, fmt.Errorf("%w: %s: no RTSP answer within the setup timeout", ErrUnreachable, shown)
 	}
-	if !strings.HasPrefix(line, "RTSP/1.0 ") {
-		return peer, fmt.Errorf("%w: %s does not speak RTSP (answered %.40q)", ErrUnreachable, u, line)
-	}
-	// Any status is an RTSP server answering; a 401 on OPTIONS still means
-	// the credentials are checked at ANNOUNCE, where errors are reported.
-	return peer, nil
+	return peer, fmt.Errorf("%w: %s: no RTSP answer to ANNOUNCE: %v", ErrUnreachable, shown, err)
 }
 
 // classify: rtspclientsink reports a server that went away mid-stream as
@@ -105,6 +145,11 @@ func (o *rtspOutput) reach(ctx context.Context) (netip.AddrPort, error) {
 // it has its session, so an open failure there is a lost server, however
 // soon after the start.
 func (o *rtspOutput) classify(ev gstpipe.Event, _, connected bool) error {
+	text := ev.Message + " " + ev.Debug
+	if strings.Contains(text, "Not authorized") || strings.Contains(text, "Unauthorized") ||
+		strings.Contains(text, "authentication protocol") {
+		return refused(true, "the RTSP server refused the credentials")
+	}
 	return linkLoss(ev, connected || strings.Contains(ev.Debug, "_loop_"))
 }
 

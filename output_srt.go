@@ -127,8 +127,12 @@ func (o *srtOutput) elements(*encoder, Config) []gstpipe.Element {
 
 // reach sends an SRT induction handshake and waits for any answer within
 // ctx. UDP has no connection to refuse, but a closed port answers with
-// ICMP, which the connected socket reports at once.
-func (o *srtOutput) reach(ctx context.Context) (netip.AddrPort, error) {
+// ICMP, which the connected socket reports at once. It goes no further:
+// the rest of the handshake (where a receiver checks the passphrase and
+// the stream id) would open a connection, and closing it ends receivers
+// that take one connection (ffplay, srt-live-transmit); a refusal is seen
+// at the sink's first write instead (classify).
+func (o *srtOutput) reach(ctx context.Context, _ Config) (netip.AddrPort, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", o.hostPort)
 	if err != nil {
@@ -172,10 +176,15 @@ func (o *srtOutput) reach(ctx context.Context) (netip.AddrPort, error) {
 }
 
 // classify: srtsink fails on a lost receiver with errors of its own
-// ("Failed to write to SRT socket"): any error of the sink's is the
-// link's.
+// ("Failed to write to SRT socket: Connection timeout"): any error of the
+// sink's is the link's, but for a connection that never came to be, which
+// the receiver rejected (a wrong passphrase, a stream id or credentials it
+// refuses; SRT says no more to the sender).
 func (o *srtOutput) classify(ev gstpipe.Event, sink, connected bool) error {
-	if sink {
+	switch {
+	case sink && strings.Contains(ev.Message+" "+ev.Debug, "Connection does not exist"):
+		return refused(true, "the SRT receiver rejected the connection: check the passphrase (passphrase=...), the stream id and the credentials in it")
+	case sink:
 		return ErrDisconnected
 	}
 	return linkLoss(ev, connected)

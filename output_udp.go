@@ -47,7 +47,7 @@ func (o *udpOutput) elements(*encoder, Config) []gstpipe.Element {
 }
 
 // reach: the host must resolve, that is all.
-func (o *udpOutput) reach(ctx context.Context) (netip.AddrPort, error) {
+func (o *udpOutput) reach(ctx context.Context, _ Config) (netip.AddrPort, error) {
 	if _, err := net.DefaultResolver.LookupNetIP(ctx, "ip", o.host); err != nil {
 		return netip.AddrPort{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, o.addr, err)
 	}

@@ -2,24 +2,43 @@ package mpegserver
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
 // The reconnection policy, for the whole stream after a loss (session.go)
 // and for one lost output while the others go on (branches.go) alike:
-// the first attempt at once, then after a back-off doubling from
-// reconnectFirst up to Config.ReconnectMaxWait, each attempt bounded by
-// Config.SetupTimeout, until one succeeds or the stream closes.
-const reconnectFirst = 250 * time.Millisecond
+//
+//   - the first attempt at once, then after a back-off doubling from
+//     reconnectFirst up to Config.ReconnectMaxWait, each attempt bounded
+//     by Config.SetupTimeout, until one delivers or the stream closes;
+//   - a stream counts as back only once its first frames reached the
+//     server, and the back-off starts over only after it stayed up for
+//     reconnectHealthy: a link that flaps, or another publisher that
+//     keeps replacing this one, costs one attempt per ReconnectMaxWait
+//     after the first few, not a storm;
+//   - a refusal (ErrRefused: credentials, a path, a stream name) is not
+//     retried: the same request would be refused again.
+const (
+	reconnectFirst   = 250 * time.Millisecond
+	reconnectHealthy = 10 * time.Second
+	// flappingAfter is how many losses in a row of streams that did not
+	// stay up make a Flapping event.
+	flappingAfter = 3
+)
 
-// backoff is the wait before each attempt.
+// backoff is the wait before each attempt, kept across losses while the
+// stream does not stay up.
 type backoff struct {
+	clk        clock
 	first, max time.Duration
 	wait       time.Duration // before the next attempt
+	upSince    time.Time     // when the last attempt delivered; zero before any
+	flaps      int           // losses in a row of streams that did not stay up
 }
 
-func newBackoff(maxWait time.Duration) *backoff {
-	return &backoff{first: reconnectFirst, max: maxWait}
+func newBackoff(clk clock, maxWait time.Duration) *backoff {
+	return &backoff{clk: clk, first: reconnectFirst, max: maxWait}
 }
 
 // next gives the wait before the next attempt and moves on.
@@ -29,26 +48,46 @@ func (b *backoff) next() time.Duration {
 	return w
 }
 
+// lost records a loss: after a stream that stayed up the back-off starts
+// over; otherwise it goes on from where it was. It returns how many
+// losses in a row came soon after a reconnection.
+func (b *backoff) lost() int {
+	if !b.upSince.IsZero() && b.clk.Now().Sub(b.upSince) >= reconnectHealthy {
+		b.wait, b.flaps = 0, 0
+		return 0
+	}
+	if !b.upSince.IsZero() {
+		b.flaps++
+	}
+	return b.flaps
+}
+
 // retry calls try with attempt 1, 2, ... as the back-off allows, until try
-// succeeds (true) or stop is closed (false).
-func retry(clk clock, stop <-chan struct{}, b *backoff, try func(attempt int) bool) bool {
+// succeeds (nil), try refuses for good (an error matching ErrRefused,
+// returned), or stop is closed (ErrClosed).
+func retry(stop <-chan struct{}, b *backoff, try func(attempt int) error) error {
 	for attempt := 1; ; attempt++ {
 		if wait := b.next(); wait > 0 {
-			c, cancel := clk.After(wait)
+			c, cancel := b.clk.After(wait)
 			select {
 			case <-c:
 			case <-stop:
 				cancel()
-				return false
+				return ErrClosed
 			}
 		}
 		select {
 		case <-stop:
-			return false
+			return ErrClosed
 		default:
 		}
-		if try(attempt) {
-			return true
+		err := try(attempt)
+		switch {
+		case err == nil:
+			b.upSince = b.clk.Now()
+			return nil
+		case errors.Is(err, ErrRefused):
+			return err
 		}
 	}
 }

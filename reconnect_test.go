@@ -37,7 +37,7 @@ func TestBackoffSequence(t *testing.T) {
 		{300 * time.Millisecond, []time.Duration{0, 250e6, 300e6, 300e6}},
 		{100 * time.Millisecond, []time.Duration{0, 100e6, 100e6}},
 	} {
-		b := newBackoff(tc.max)
+		b := newBackoff(newFakeClock(), tc.max)
 		for i, want := range tc.want {
 			if got := b.next(); got != want {
 				t.Errorf("cap %v: wait %d = %v, want %v", tc.max, i+1, got, want)
@@ -54,10 +54,13 @@ func TestRetryWaitsOnTheClock(t *testing.T) {
 	attempts := make(chan int, 10)
 	done := make(chan bool, 1)
 	go func() {
-		done <- retry(clk, make(chan struct{}), newBackoff(time.Second), func(attempt int) bool {
+		done <- retry(make(chan struct{}), newBackoff(clk, time.Second), func(attempt int) error {
 			attempts <- attempt
-			return attempt == 4
-		})
+			if attempt == 4 {
+				return nil
+			}
+			return ErrUnreachable
+		}) == nil
 	}()
 	if a := <-attempts; a != 1 {
 		t.Fatalf("first attempt numbered %d", a)
@@ -89,7 +92,7 @@ func TestRetryStops(t *testing.T) {
 	attempts := 0
 	done := make(chan bool, 1)
 	go func() {
-		done <- retry(clk, stop, newBackoff(time.Second), func(int) bool { attempts++; return false })
+		done <- retry(stop, newBackoff(clk, time.Second), func(int) error { attempts++; return ErrUnreachable }) == nil
 	}()
 	waitTimer(t, clk)
 	close(stop)
@@ -155,5 +158,83 @@ func TestDroppedFramesKeepThePace(t *testing.T) {
 	close(s.closing)
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Errorf("drop after close = %v, want ErrClosed", err)
+	}
+}
+
+// TestBackoffSurvivesFlapping: a stream that comes back and is lost again
+// soon does not start the back-off over (a storm against a server that
+// refuses it, or a rival publisher); one that stayed up does.
+func TestBackoffSurvivesFlapping(t *testing.T) {
+	clk := newFakeClock()
+	b := newBackoff(clk, 5*time.Second)
+	var waits []time.Duration
+	for i := 0; i < 6; i++ {
+		if n := b.lost(); n != i {
+			t.Errorf("loss %d: %d flaps in a row, want %d", i+1, n, i)
+		}
+		waits = append(waits, b.next()) // the first attempt of this outage
+		b.upSince = clk.Now()           // it delivers (retry records it)
+		clk.Advance(time.Second)        // up a second, then lost again
+	}
+	want := []time.Duration{0, 250e6, 500e6, 1e9, 2e9, 4e9}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Errorf("wait before reconnection %d: %v, want %v (all: %v)", i+1, waits[i], want[i], waits)
+		}
+	}
+	// Up for longer than reconnectHealthy: the next loss starts over.
+	clk.Advance(reconnectHealthy)
+	if n := b.lost(); n != 0 || b.next() != 0 {
+		t.Errorf("after a stream that stayed up: %d flaps", n)
+	}
+	// retry records when an attempt delivered.
+	clk.Advance(time.Minute)
+	b = newBackoff(clk, 5*time.Second)
+	if err := retry(make(chan struct{}), b, func(int) error { return nil }); err != nil || !b.upSince.Equal(clk.Now()) {
+		t.Errorf("retry: %v, up since %v, want %v", err, b.upSince, clk.Now())
+	}
+}
+
+// TestRetryStopsAtARefusal: what the server refuses is not retried.
+func TestRetryStopsAtARefusal(t *testing.T) {
+	clk := newFakeClock()
+	attempts := 0
+	err := retry(make(chan struct{}), newBackoff(clk, time.Second), func(int) error {
+		attempts++
+		return refused(true, "no")
+	})
+	if !errors.Is(err, ErrUnauthorized) || !errors.Is(err, ErrRefused) || attempts != 1 {
+		t.Errorf("retry = %v after %d attempts, want the refusal after 1", err, attempts)
+	}
+}
+
+// TestTimelineCarriesLead: a time line that begins as far ahead as the
+// producer was on a lost stream lets it run only the rest of frames ahead,
+// and the lead is used up when the producer falls behind.
+func TestTimelineCarriesLead(t *testing.T) {
+	tl := timeline{rate: Rational{30, 1}, ahead: 10}
+	p := tl.period()
+	tl.lead = 8 * p
+	now := time.Second
+	n := 0
+	for tl.wait(now) == 0 && n < 100 {
+		tl.stamp(now)
+		n++
+	}
+	// 10 ahead + 1 in play, less the 8 the producer already had.
+	if n != 3 {
+		t.Errorf("frames before the first wait: %d, want 3", n)
+	}
+	// Two periods behind its slot: two periods of the lead are used up.
+	now = tl.next() + 2*p
+	tl.stamp(now)
+	if tl.lead != 6*p {
+		t.Errorf("lead %v after the producer fell 2 frames behind, want %v", tl.lead, 6*p)
+	}
+	// A stall (the time line slips): the lead is gone.
+	now = tl.next() + 10*p
+	tl.stamp(now)
+	if tl.lead != 0 {
+		t.Errorf("lead %v after a stall", tl.lead)
 	}
 }

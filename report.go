@@ -138,8 +138,11 @@ func (st *stream) dump() string {
 		fmt.Fprintf(&b, "%d. %s (%s)\n", i+1, e.Factory, st.p.ElementName(i))
 		for _, p := range e.Props {
 			v := st.p.Property(i, p.Name)
-			if p.Secret {
+			switch {
+			case p.Secret:
 				v = redacted
+			case p.Shown != "":
+				v = strings.ReplaceAll(v, p.Value, p.Shown)
 			}
 			fmt.Fprintf(&b, "     %s = %s\n", p.Name, v)
 		}

@@ -139,7 +139,7 @@ func (s *Server) SetupContext(ctx context.Context, addr string) error {
 	d, err := setupEncoder(bounded, cfg, &s.checks)
 	if err == nil {
 		var peer netip.AddrPort
-		peer, err = reachAll(bounded, d)
+		peer, err = reachAll(bounded, d, cfg)
 		if err == nil {
 			var st *stream
 			if st, err = openStream(cfg, d, s.clk, peer, s.emit); err == nil {

@@ -1,12 +1,17 @@
 package mpegserver_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"image"
+	"io"
 	"net"
+	"net/textproto"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -499,10 +504,22 @@ func TestSinkOpenFailureIsUnreachable(t *testing.T) {
 		if err != nil {
 			return
 		}
-		// Answer the OPTIONS probe, then stop listening: the sink's own
-		// connection is refused.
-		_, _ = c.Read(make([]byte, 4096))
-		_, _ = c.Write([]byte("RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, ANNOUNCE, SETUP, RECORD\r\n\r\n"))
+		// Answer Setup's probe (OPTIONS, then ANNOUNCE), then stop
+		// listening: the sink's own connection is refused.
+		r := textproto.NewReader(bufio.NewReader(c))
+		for i := 0; i < 2; i++ {
+			if _, err := r.ReadLine(); err != nil {
+				break
+			}
+			h, err := r.ReadMIMEHeader()
+			if err != nil {
+				break
+			}
+			if n, _ := strconv.Atoi(h.Get("Content-Length")); n > 0 {
+				_, _ = io.ReadFull(r.R, make([]byte, n))
+			}
+			_, _ = fmt.Fprintf(c, "RTSP/1.0 200 OK\r\nCSeq: %s\r\nPublic: OPTIONS, ANNOUNCE, SETUP, RECORD\r\n\r\n", h.Get("CSeq"))
+		}
 		c.Close()
 		l.Close()
 	}()

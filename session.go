@@ -2,6 +2,7 @@ package mpegserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,9 @@ type session struct {
 	slot       time.Time     // while down: when the next frame is due
 	prev       Stats         // totals of the streams already closed
 	dying      *stream       // down but not yet retired into prev
+	backoff    *backoff      // kept across losses: a flapping link does not reset it
+	refusal    error         // a reconnection the server refused: the session is over
+	lead       time.Duration // at the last loss: how far ahead of play time the producer was
 	trial      bool          // st is a new stream that has not yet delivered a frame
 	dropped    int64
 	reconnects int64
@@ -42,7 +46,7 @@ type session struct {
 }
 
 func newSession(cfg Config, d description, clk clock, st *stream, emit func(Event)) *session {
-	s := &session{cfg: cfg, desc: d, clk: clk, emit: emit, st: st, started: st.started,
+	s := &session{cfg: cfg, desc: d, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
 		period: st.src.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
@@ -68,8 +72,26 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 		s.meter.add(now, st.Pushed, st.Bytes)
 	}
 	s.mu.Lock()
-	st := s.st
+	st, refusal, trial := s.st, s.refusal, s.trial
 	s.mu.Unlock()
+	if refusal != nil {
+		return refusal
+	}
+	if st != nil && trial {
+		// A new stream not yet delivering may never take a frame: it gets
+		// frames without waiting on its back-pressure, and those it cannot
+		// take are dropped and counted at the frame rate, so a producer is
+		// never held by a reconnection.
+		if blocking {
+			if err := sleepCtx(ctx, st.src.waitRef()); err != nil {
+				return err
+			}
+		}
+		if st.src.serve(ctx, fr, false) == nil {
+			return nil
+		}
+		return s.drop(ctx, blocking)
+	}
 	if st != nil {
 		err := st.src.serve(ctx, fr, blocking)
 		if err == nil || !s.cfg.Reconnect || !s.revives() {
@@ -95,6 +117,7 @@ func (s *session) markDown(st *stream) {
 	if s.downAt.IsZero() {
 		s.downAt = now // a stream on trial that fails does not start a new outage
 	}
+	s.lead = st.src.lead()
 }
 
 // drop counts a frame that arrived while no stream was up. Blocking, it
@@ -163,7 +186,16 @@ func (s *session) supervise() {
 		_ = st.close(context.Background()) // fast: the failed connection is shut
 		s.retire(st)
 		s.emit(Event{Kind: Disconnected, Err: err, At: s.clk.Now()})
-		if !s.reconnect() {
+		if n := s.backoff.lost(); n >= flappingAfter {
+			s.emit(Event{Kind: Flapping, Err: err, Attempt: n, At: s.clk.Now()})
+		}
+		if err := s.reconnect(); err != nil {
+			if errors.Is(err, ErrRefused) {
+				s.mu.Lock()
+				s.refusal = err
+				s.mu.Unlock()
+				s.emit(Event{Kind: Disconnected, Err: err, At: s.clk.Now()})
+			}
 			return
 		}
 	}
@@ -185,15 +217,15 @@ func (s *session) retire(st *stream) {
 // running time: carried over from the last stream, they made a live
 // muxer (flvmux, mpegtsmux) hold the first frames until its clock caught
 // up, as long as the last stream had run (docs/design.md).
-func (s *session) reconnect() bool {
-	return retry(s.clk, s.closing, newBackoff(s.cfg.ReconnectMaxWait), func(attempt int) bool {
+func (s *session) reconnect() error {
+	return retry(s.closing, s.backoff, func(attempt int) error {
 		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: s.clk.Now()})
 		st, err := s.open()
 		if err != nil {
 			s.mu.Lock()
 			s.attemptErr = err
 			s.mu.Unlock()
-			return false
+			return err
 		}
 		s.mu.Lock()
 		select {
@@ -201,22 +233,28 @@ func (s *session) reconnect() bool {
 			s.mu.Unlock()
 			_ = st.close(context.Background())
 			s.retire(st)
-			return false // retry sees the session closing
+			return ErrClosed // retry sees the session closing
 		default:
 		}
+		// The producer is still as far ahead of play time as it was when
+		// the last stream was lost (dropped frames kept its pace): a fresh
+		// stream would otherwise let it run a whole frames-ahead ahead again
+		// at each reconnection.
+		st.src.setLead(s.lead)
 		// Frames go to the new stream from now on, but it is back only
 		// once they reach the server: a connection that opens and
 		// delivers nothing is not a reconnection.
 		s.st, s.trial = st, true
 		s.mu.Unlock()
 		if err := st.delivering(s.closing, s.cfg.SetupTimeout); err != nil {
+			st.fail(err) // a frame waiting on it sees a loss, not a Close
 			s.markDown(st)
 			_ = st.close(context.Background())
 			s.retire(st)
 			s.mu.Lock()
 			s.attemptErr = err
 			s.mu.Unlock()
-			return false
+			return err
 		}
 		s.mu.Lock()
 		s.trial, s.reconnects = false, s.reconnects+1
@@ -224,7 +262,7 @@ func (s *session) reconnect() bool {
 		s.downAt = time.Time{}
 		s.mu.Unlock()
 		s.emit(Event{Kind: Reconnected, Attempt: attempt, At: s.clk.Now()})
-		return true
+		return nil
 	})
 }
 
@@ -232,7 +270,7 @@ func (s *session) reconnect() bool {
 func (s *session) open() (*stream, error) {
 	ctx, cancel := setupContext(s.closing, s.cfg.SetupTimeout)
 	defer cancel()
-	peer, err := reachAll(ctx, s.desc)
+	peer, err := reachAll(ctx, s.desc, s.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -292,4 +330,19 @@ func (s *session) stats() Stats {
 	total.Served = s.served.Load()
 	total.FPS, total.BitRate = s.meter.rates(s.clk.Now(), total.Pushed, total.Bytes)
 	return total
+}
+
+// sleepCtx waits d, or less if ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -52,7 +52,7 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit 
 		return nil, err
 	}
 	st.p = p
-	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure,
+	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure, ended: st.fail,
 		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()}}
 	st.outs = newOutputSet(st)
 	watched := d.main().watched && peer.IsValid()

@@ -23,6 +23,10 @@ type timeline struct {
 	started  bool
 	slips    int64
 	maxAhead int64
+	// lead is how far ahead of play time the producer already was when
+	// this time line began (carried from a stream lost under it): counted
+	// as ahead until the producer falls behind its slots.
+	lead time.Duration
 }
 
 // at is the timestamp of frame k after the origin: k × den/num seconds,
@@ -43,10 +47,10 @@ func (t *timeline) next() time.Duration { return t.at(t.index) }
 // unplayed counts the stamped frames whose play time is still ahead of now:
 // N_pushed − N_played in the documented rule.
 func (t *timeline) unplayed(now time.Duration) int64 {
-	if !t.started || t.offline {
+	if t.offline {
 		return 0
 	}
-	d := t.next() - now
+	d := t.reach(now) - now
 	if d <= 0 {
 		return 0
 	}
@@ -58,11 +62,20 @@ func (t *timeline) unplayed(now time.Duration) int64 {
 // the documented rule T × max(N_pushed − N_played − N_ahead, 0) taken to
 // the exact instant rather than rounded up to whole periods.
 func (t *timeline) wait(now time.Duration) time.Duration {
-	if !t.started || t.offline {
+	if t.offline {
 		return 0
 	}
-	w := t.next() - time.Duration(t.ahead+1)*t.period() - now
+	w := t.reach(now) - time.Duration(t.ahead+1)*t.period() - now
 	return max(w, 0)
+}
+
+// reach is the play time the producer has reached: the next frame's
+// slot, the lead carried from a lost stream included.
+func (t *timeline) reach(now time.Duration) time.Duration {
+	if !t.started {
+		return max(now, 0) + t.lead
+	}
+	return t.next() + t.lead
 }
 
 // stamp gives the next frame its timestamp.
@@ -74,7 +87,10 @@ func (t *timeline) stamp(now time.Duration) time.Duration {
 		t.started, t.origin, t.index = true, max(now, 0), 0
 	case now > t.next()+lateSlots*t.period():
 		t.slips++
-		t.origin, t.index = now, 0
+		t.origin, t.index, t.lead = now, 0, 0
+	case now > t.next():
+		// Behind its slot: the producer uses up the lead it had.
+		t.lead = max(t.lead-(now-t.next()), 0)
 	}
 	pts := t.next()
 	t.index++

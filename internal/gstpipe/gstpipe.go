@@ -39,6 +39,9 @@ type Prop struct {
 	User bool
 	// Secret marks a password: never printed, never in an error.
 	Secret bool
+	// Shown, when set, is what a printed line shows instead of Value: the
+	// value with a secret inside it replaced.
+	Shown string
 }
 
 // Element is one element of a pipeline: a factory and its properties, set
@@ -318,8 +321,11 @@ func setArg(e *gst.Element, p Prop) error {
 	}
 	defer C.g_free(C.gpointer(msg))
 	s := C.GoString(msg)
-	if p.Secret {
+	switch {
+	case p.Secret:
 		s = strings.ReplaceAll(s, p.Value, "REDACTED")
+	case p.Shown != "":
+		s = strings.ReplaceAll(s, p.Value, p.Shown)
 	}
 	return &PropertyError{Text: s}
 }

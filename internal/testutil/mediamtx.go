@@ -24,12 +24,12 @@ import (
 // own, WebRTC and HLS off, and every path recorded as MPEG-TS under Dir.
 type MediaMTX struct {
 	RTSP, RTMP, RTMPS, SRT string // host:port of each listener
-	CA                         string // the RTMPS certificate (self-signed: it is its own CA)
-	Dir                        string // recordings: Dir/rec/PATH/*.ts
-	bin, conf                  string
-	cmd                        *exec.Cmd
-	log                        *SyncBuffer
-	t                          testing.TB
+	CA                     string // the RTMPS certificate (self-signed: it is its own CA)
+	Dir                    string // recordings: Dir/rec/PATH/*.ts
+	bin, conf              string
+	cmd                    *exec.Cmd
+	log                    *SyncBuffer
+	t                      testing.TB
 }
 
 // MediaMTXUser is one user of mediamtx's internal authentication.
