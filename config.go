@@ -116,6 +116,12 @@ type Config struct {
 	// Address takes (typically a file): the stream and the record share
 	// one encoder. An output that fails stops alone; see Stats.Outputs.
 	Record string
+	// Backup lists other addresses of the same stream (a platform's backup
+	// ingest), separated by spaces: with Reconnect, when the address in use
+	// is lost and does not come back at once, the next one is tried, round
+	// robin; Setup too tries them in turn when the first cannot be reached.
+	// Servers only (RTSP, RTMP, SRT), and not with Record.
+	Backup string
 	// TLSCAFile names a PEM file of certificates to trust, besides the
 	// system's, for rtmps:// and rtsps:// servers: a private CA, or a
 	// self-signed server's own certificate. "" trusts the system's only.

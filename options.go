@@ -3,6 +3,7 @@ package mpegserver
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -79,6 +80,9 @@ func ReconnectMaxWait(d time.Duration) Option { return func(c *Config) { c.Recon
 // PlaylistLength sets how many segments an HLS playlist lists (addresses
 // ending in .m3u8); older segments are deleted from disk.
 func PlaylistLength(n int) Option { return func(c *Config) { c.PlaylistLength = n } }
+
+// Backup sets the backup addresses of the stream (see Config.Backup).
+func Backup(addrs ...string) Option { return func(c *Config) { c.Backup = strings.Join(addrs, " ") } }
 
 // TLSCAFile trusts the certificates in a PEM file too, for rtmps:// and
 // rtsps:// servers (see Config.TLSCAFile).

@@ -110,6 +110,9 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		}
 		d.outputs = append(d.outputs, branch{out: o})
 	}
+	if err := checkBackups(c, enc, installed); err != nil {
+		return description{}, err
+	}
 	if len(d.outputs) > 1 && sameDestination(d.outputs[0].out.facts(), d.outputs[1].out.facts()) {
 		return description{}, fmt.Errorf("%w: the record %q is the stream's own address %q; name another",
 			ErrUnsupportedAddress, Redact(c.Record), Redact(c.Address))
@@ -222,4 +225,44 @@ func sameDestination(a, b facts) bool {
 	fa, errA := os.Stat(a.file)
 	fb, errB := os.Stat(b.file)
 	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// checkBackups refuses backup addresses that cannot stand in for the
+// address: not a server, not parsed, not taking the codec.
+func checkBackups(c Config, enc *encoder, installed func(string) bool) error {
+	if c.Backup == "" {
+		return nil
+	}
+	if c.Record != "" {
+		return fmt.Errorf("%w: a backup address with a record: give one or the other", ErrBadParameter)
+	}
+	for _, addr := range append([]string{c.Address}, strings.Fields(c.Backup)...) {
+		o, err := parseOutput(addr)
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		if !o.facts().connects {
+			return fmt.Errorf("%w: backup: %s is no server to reconnect to; backups are for RTSP, RTMP and SRT", ErrUnsupportedAddress, Redact(addr))
+		}
+		if why := o.carries(enc.Family, installed); why != nil {
+			return fmt.Errorf("%w: backup %s: %w", ErrUnknownCodec, Redact(addr), why)
+		}
+	}
+	return nil
+}
+
+// alternatives compiles the stream for each of its addresses, the address
+// first and then the backups, with the encoder Setup brought up.
+func alternatives(c Config, d description) ([]description, error) {
+	alts := []description{d}
+	for _, addr := range strings.Fields(c.Backup) {
+		b := c
+		b.Address, b.Codec = addr, d.enc.Element
+		bd, err := compile(b, gstpipe.Installed)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, bd)
+	}
+	return alts, nil
 }

@@ -270,3 +270,51 @@ func TestRivalPublishersCalmDown(t *testing.T) {
 		t.Errorf("mediamtx saw %d publications in %v", got, run)
 	}
 }
+
+// TestBackupIngest: when the server in use goes away and does not come
+// back, the stream moves to the backup address within the back-off, says
+// so, and the backup records it; Setup with the first address down starts
+// on the backup.
+func TestBackupIngest(t *testing.T) {
+	t.Parallel()
+	primary := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	backup := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	main, spare := "rtsp://"+primary.RTSP+"/cam", "rtsp://"+backup.RTSP+"/cam"
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(1), mpegserver.GOPSize(10), mpegserver.Reconnect(true),
+		mpegserver.ReconnectMaxWait(time.Second), mpegserver.Backup(spare))
+	if err := s.Setup(main); err != nil {
+		t.Fatal(err)
+	}
+	fs := &frameSeq{s: s, w: 320, h: 240}
+	if !fs.serve(t, 30) || s.Stats().Address != main {
+		t.Fatalf("not streaming to the primary: %+v", s.Stats())
+	}
+	primary.Stop()
+	gone := time.Now()
+	done := make(chan struct{})
+	go func() { defer close(done); fs.serve(t, 120) }()
+	ev := waitEvent(t, s, mpegserver.Reconnected, 10*time.Second)
+	t.Logf("moved to %s %v after the primary went (attempt %d)", ev.Output, time.Since(gone).Round(time.Millisecond), ev.Attempt)
+	if ev.Output != spare {
+		t.Errorf("reconnected to %q, want the backup %s", ev.Output, spare)
+	}
+	<-done
+	if st := s.Stats(); st.Address != spare {
+		t.Errorf("Stats.Address %q, want the backup", st.Address)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !backup.WaitLog("is publishing to path 'cam'", 1, 5*time.Second) || len(backup.Recordings("cam")) == 0 {
+		t.Errorf("the backup never recorded the stream")
+	}
+
+	// The primary down at Setup: the backup at once.
+	s2 := newServer(t, mpegserver.Size(320, 240), mpegserver.Backup(spare), mpegserver.SetupTimeout(2*time.Second))
+	if err := s2.Setup(main); err != nil {
+		t.Fatalf("Setup with the primary down: %v", err)
+	}
+	if st := s2.Stats(); st.Address != spare {
+		t.Errorf("Setup started on %q, want the backup", st.Address)
+	}
+}

@@ -33,6 +33,9 @@ type Stats struct {
 	// Record): what each took, and why it failed if it did.
 	Outputs []OutputStats
 
+	// Address is the address carrying the stream, password redacted: with
+	// backups (Config.Backup), which one.
+	Address string
 	// Served counts the frames handed to the Serve calls since Setup,
 	// whatever became of them: pushed, refused or dropped.
 	Served int64

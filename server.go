@@ -137,14 +137,19 @@ func (s *Server) SetupContext(ctx context.Context, addr string) error {
 		return err
 	}
 	d, err := setupEncoder(bounded, cfg, &s.checks)
+	var alts []description
+	if err == nil {
+		alts, err = alternatives(cfg, d)
+	}
 	if err == nil {
 		var peer netip.AddrPort
-		peer, err = reachAll(bounded, d, cfg)
+		var cur int
+		peer, cur, err = reachFirst(ctx, bounded, alts, cfg)
 		if err == nil {
 			var st *stream
-			if st, err = openStream(cfg, d, s.clk, peer, s.emit); err == nil {
+			if st, err = openStream(cfg, alts[cur], s.clk, peer, s.emit); err == nil {
 				s.mu.Lock()
-				s.sess = newSession(cfg, d, s.clk, st, s.emit)
+				s.sess = newSession(cfg, alts, cur, s.clk, st, s.emit)
 				s.mu.Unlock()
 			}
 		}
@@ -319,4 +324,28 @@ func (s *Server) WaitRef() time.Duration {
 		return 0
 	}
 	return sess.waitRef()
+}
+
+// reachFirst reaches the first of the stream's addresses that answers: the
+// address within bounded, then each backup within a SetupTimeout of its
+// own. A refusal ends the search: the server answered.
+func reachFirst(ctx, bounded context.Context, alts []description, cfg Config) (netip.AddrPort, int, error) {
+	var errs []error
+	for i, d := range alts {
+		c := bounded
+		if i > 0 {
+			var cancel context.CancelFunc
+			c, cancel = context.WithTimeout(ctx, cfg.SetupTimeout)
+			defer cancel()
+		}
+		peer, err := reachAll(c, d, cfg)
+		if err == nil {
+			return peer, i, nil
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, ErrUnreachable) {
+			break
+		}
+	}
+	return netip.AddrPort{}, 0, errors.Join(errs...)
 }

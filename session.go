@@ -17,7 +17,9 @@ import (
 // producer's loop keeps its pace.
 type session struct {
 	cfg    Config
-	desc   description
+	desc   description   // the stream's, at the address in use
+	alts   []description // the address and its backups
+	cur    int           // which of alts is in use
 	clk    clock
 	emit   func(Event)
 	period time.Duration
@@ -45,8 +47,8 @@ type session struct {
 	superDone chan struct{} // closed when the supervisor has stopped
 }
 
-func newSession(cfg Config, d description, clk clock, st *stream, emit func(Event)) *session {
-	s := &session{cfg: cfg, desc: d, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
+func newSession(cfg Config, alts []description, cur int, clk clock, st *stream, emit func(Event)) *session {
+	s := &session{cfg: cfg, desc: alts[cur], alts: alts, cur: cur, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
 		period: st.src.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
@@ -219,11 +221,16 @@ func (s *session) retire(st *stream) {
 // up, as long as the last stream had run (docs/design.md).
 func (s *session) reconnect() error {
 	return retry(s.closing, s.backoff, func(attempt int) error {
-		s.emit(Event{Kind: Reconnecting, Attempt: attempt, At: s.clk.Now()})
+		s.emit(Event{Kind: Reconnecting, Output: s.shown(), Attempt: attempt, At: s.clk.Now()})
 		st, err := s.open()
 		if err != nil {
 			s.mu.Lock()
 			s.attemptErr = err
+			if len(s.alts) > 1 && !errors.Is(err, ErrRefused) {
+				// The address in use did not come back: the next one.
+				s.cur = (s.cur + 1) % len(s.alts)
+				s.desc = s.alts[s.cur]
+			}
 			s.mu.Unlock()
 			return err
 		}
@@ -261,20 +268,36 @@ func (s *session) reconnect() error {
 		s.downFor += s.clk.Now().Sub(s.downAt)
 		s.downAt = time.Time{}
 		s.mu.Unlock()
-		s.emit(Event{Kind: Reconnected, Attempt: attempt, At: s.clk.Now()})
+		s.emit(Event{Kind: Reconnected, Output: s.shown(), Attempt: attempt, At: s.clk.Now()})
 		return nil
 	})
 }
 
-// open reaches the server and starts a stream, within the setup timeout.
+// open reaches the server at the address in use and starts a stream,
+// within the setup timeout.
 func (s *session) open() (*stream, error) {
 	ctx, cancel := setupContext(s.closing, s.cfg.SetupTimeout)
 	defer cancel()
-	peer, err := reachAll(ctx, s.desc, s.cfg)
+	s.mu.Lock()
+	d, cfg := s.desc, s.cfg
+	s.mu.Unlock()
+	cfg.Address = d.outputs[0].out.address()
+	peer, err := reachAll(ctx, d, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return openStream(s.cfg, s.desc, s.clk, peer, s.emit)
+	return openStream(cfg, d, s.clk, peer, s.emit)
+}
+
+// shown is the address in use, redacted, when there are backups to tell
+// it from ("" otherwise).
+func (s *session) shown() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.alts) < 2 {
+		return ""
+	}
+	return Redact(s.desc.outputs[0].out.address())
 }
 
 // close ends the session: no more reconnecting, the stream flushed and
@@ -328,6 +351,7 @@ func (s *session) stats() Stats {
 	}
 	total.Elapsed = time.Since(s.started)
 	total.Served = s.served.Load()
+	total.Address = Redact(s.desc.outputs[0].out.address())
 	total.FPS, total.BitRate = s.meter.rates(s.clk.Now(), total.Pushed, total.Bytes)
 	return total
 }

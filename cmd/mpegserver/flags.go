@@ -18,6 +18,8 @@ type streamFlags struct {
 	framerate                  string
 	setupTimeout, closeTimeout time.Duration
 	stallTimeout               time.Duration
+	tlsCA                      string
+	tlsInsecure                bool
 }
 
 func addStreamFlags(fs *flagSet) *streamFlags {
@@ -37,6 +39,8 @@ func addStreamFlags(fs *flagSet) *streamFlags {
 	fs.StringVar(&f.preset, "preset", d.Preset, "encoder speed preset: ultrafast ... veryslow")
 	fs.DurationVar(&f.setupTimeout, "setup-timeout", mpegserver.DefaultSetupTimeout, "how long Setup may take: the encoder's start and the output's answer (server, receiver, writable file)")
 	fs.DurationVar(&f.closeTimeout, "close-timeout", mpegserver.DefaultCloseTimeout, "how long stopping may take: queued frames leaving and acknowledged")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "a PEM file of certificates to trust for rtmps:// and rtsps:// servers, besides the system's (a private CA, a self-signed server's certificate)")
+	fs.BoolVar(&f.tlsInsecure, "tls-insecure", false, "accept any server certificate over TLS: for test servers only")
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", mpegserver.DefaultStallTimeout, "how long the server may acknowledge nothing with data waiting before the link counts as lost")
 	return f
 }
@@ -67,6 +71,8 @@ func (f *streamFlags) options(only map[string]bool) ([]mpegserver.Option, error)
 		{"setup-timeout", mpegserver.SetupTimeout(f.setupTimeout)},
 		{"close-timeout", mpegserver.CloseTimeout(f.closeTimeout)},
 		{"stall-timeout", mpegserver.StallTimeout(f.stallTimeout)},
+		{"tls-ca", mpegserver.TLSCAFile(f.tlsCA)},
+		{"tls-insecure", mpegserver.TLSInsecure(f.tlsInsecure)},
 		{"frame-ahead", mpegserver.FrameAhead(f.ahead)}, // the library checks it: -1 (2 × gop) or 0 up
 	}
 	var opts []mpegserver.Option

@@ -41,8 +41,19 @@ type pushFlags struct {
 	frames             *int
 	listen, path       *string
 	record             onceString
+	backup             listFlag
 	web                webFlags
 	svc                serviceFlags
+}
+
+// listFlag is a flag that may be given again and again.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // onceString is a flag that may be given once: a second --record would
@@ -79,6 +90,7 @@ func runPush(e env, args []string) error {
 		svc:         addServiceFlags(fs, true),
 	}
 	fs.Var(&pf.record, "record", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
+	fs.Var(&pf.backup, "backup", "a backup address of the stream (a platform's backup ingest), tried when the address is lost and does not come back; repeat for more")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
@@ -248,7 +260,7 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (int, error) {
 // A bad flag is a usage error; settings copied from a decoded input that
 // cannot be streamed are the input's fault, not the command line's.
 func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFlags, addr string, bpp int) (*mpegserver.Server, frameSource, error) {
-	extra := []mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v)}
+	extra := []mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v), mpegserver.Backup(pf.backup...)}
 	s, err := sf.server(nil, extra...)
 	if err != nil {
 		return nil, nil, err

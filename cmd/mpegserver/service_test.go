@@ -246,3 +246,28 @@ func TestDeployCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// TestPushRTMPSAndBackup: push over RTMPS as a user types it, trusting a
+// self-signed server by its certificate; a backup address that cannot
+// stand in for the address is refused before anything starts.
+func TestPushRTMPSAndBackup(t *testing.T) {
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	port := m.RTMPS[strings.LastIndex(m.RTMPS, ":"):]
+	stdout, stderr, code := runCmd(t, nil, "push", "--tls-ca", m.CA, "--frames", "90", "--frame-ahead", "1", "--quiet",
+		"rtmps://127.0.0.1"+port+"/live/cmd")
+	if code != 0 {
+		t.Errorf("push rtmps: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := runCmd(t, nil, "push", "--frames", "1", "rtmps://127.0.0.1"+port+"/live/x"); code != 1 ||
+		!strings.Contains(stderr, "--tls-ca") {
+		t.Errorf("push rtmps without the CA: exit %d\n%s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"push", "--backup", "/tmp/x.mkv", "--frames", "1", "rtmp://127.0.0.1:1/live/x"},
+		{"push", "--backup", "rtmp://127.0.0.1:1/live/y", "--record", "/tmp/r.mkv", "--frames", "1", "rtmp://127.0.0.1:1/live/x"},
+	} {
+		if _, stderr, code := runCmd(t, nil, args...); code != 2 {
+			t.Errorf("%q: exit %d\n%s", args, code, stderr)
+		}
+	}
+}

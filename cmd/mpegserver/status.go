@@ -42,6 +42,7 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, log *slog.Logger
 		if quiet {
 			ticks = nil
 		}
+		flapping, since := false, time.Now()
 		clear := func() {
 			if tty {
 				fmt.Fprint(w, "\r\033[K")
@@ -54,18 +55,27 @@ func startStatus(s *mpegserver.Server, w io.Writer, quiet bool, log *slog.Logger
 				return
 			case ev := <-s.Events():
 				clear()
-				if ev.Kind == mpegserver.OutputFailed && !s.Config().Reconnect && mpegserver.IsLoss(ev.Err) {
+				switch {
+				case ev.Kind == mpegserver.OutputFailed && !s.Config().Reconnect && mpegserver.IsLoss(ev.Err):
 					lost(ev.Err)
+				case ev.Kind == mpegserver.Flapping:
+					flapping = true
+				case ev.Kind == mpegserver.Reconnected:
+					since = time.Now()
 				}
 			case <-ticks:
 				cur := s.Stats()
+				state := cur.State.String()
+				if flapping && time.Since(since) < time.Minute {
+					state += " (replaced or refused repeatedly)"
+				}
 				if !tty {
-					log.Info("status", "state", cur.State.String(), "frames", cur.Pushed, "fps", round1(cur.FPS), "kbps", round1(cur.BitRate/1000),
+					log.Info("status", "state", state, "frames", cur.Pushed, "fps", round1(cur.FPS), "kbps", round1(cur.BitRate/1000),
 						"ahead", cur.Ahead, "queued", cur.Queued, "refused", cur.Refused, "dropped", cur.Dropped, "reconnects", cur.Reconnects)
 					continue
 				}
 				fmt.Fprintf(w, "\r\033[K%s  frames %d  %.1f fps  %.0f kb/s  ahead %d  queued %d  refused %d  dropped %d  reconnects %d",
-					cur.State, cur.Pushed, cur.FPS, cur.BitRate/1000, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
+					state, cur.Pushed, cur.FPS, cur.BitRate/1000, cur.Ahead, cur.Queued, cur.Refused, cur.Dropped, cur.Reconnects)
 			}
 		}
 	}()
