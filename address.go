@@ -145,14 +145,37 @@ const redacted = "REDACTED"
 // query (mediamtx's pass=, SRS's secret=, signed URLs).
 var secretKeys = []string{"passphrase", "pass", "password", "pwd", "secret", "token", "access_token", "key", "auth", "sign", "signature"}
 
-// Redact returns the address with any password (and an SRT passphrase)
-// replaced by REDACTED, for printing; everything else stays as typed.
+// streamKeyLen is the length from which an RTMP stream name is taken for
+// a platform's stream key (YouTube's, Twitch's, Facebook's are longer),
+// which is as secret as a password.
+const streamKeyLen = 16
+
+// Redact returns the address with any password, an SRT passphrase, a
+// secret in the query (pass=, token=, secret=, ...) and an RTMP stream key
+// (a stream name of 16 characters or more) replaced by REDACTED, for
+// printing; everything else stays as typed.
 func Redact(addr string) string {
 	prefix, userinfo, rest := splitUserinfo(addr)
 	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
 		addr = prefix + user + ":" + redacted + "@" + rest
 	}
+	if p := strings.ToLower(prefix); p == "rtmp://" || p == "rtmps://" {
+		addr = redactStreamKey(addr)
+	}
 	return redactQuery(addr, secretKeys)
+}
+
+// redactStreamKey replaces a long last path element of an RTMP address.
+func redactStreamKey(addr string) string {
+	end := len(addr)
+	if i := strings.IndexAny(addr, "?#"); i >= 0 {
+		end = i
+	}
+	slash := strings.LastIndexByte(addr[:end], '/')
+	if slash < len("rtmp://") || end-slash-1 < streamKeyLen {
+		return addr
+	}
+	return addr[:slash+1] + redacted + addr[end:]
 }
 
 // redactQuery replaces the value of every key=value pair in the

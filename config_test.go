@@ -185,6 +185,12 @@ func TestRedact(t *testing.T) {
 		"rtsp://u:p@ss@h/x?q=1":     "rtsp://u:REDACTED@h/x?q=1",
 		"rtsp://u:%70w@h/p!th%20sp": "rtsp://u:REDACTED@h/p!th%20sp",
 		"not a url":                 "not a url",
+		// Secrets in queries, and platforms' stream keys.
+		"rtmp://h/live/cam?user=u&pass=pw":                                            "rtmp://h/live/cam?user=u&pass=REDACTED",
+		"rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop":                         "rtmp://a.rtmp.youtube.com/live2/REDACTED",
+		"rtmps://live-api-s.facebook.com:443/rtmp/FB-123456789012345-0-AbCdEf?s_bl=1": "rtmps://live-api-s.facebook.com:443/rtmp/REDACTED?s_bl=1",
+		"rtmp://h/live/cam": "rtmp://h/live/cam",
+		"srt://h:1?streamid=publish:cam&passphrase=0123456789": "srt://h:1?streamid=publish:cam&passphrase=REDACTED",
 	} {
 		if got := mpegserver.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
