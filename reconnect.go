@@ -3,6 +3,7 @@ package mpegserver
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -104,4 +105,63 @@ func setupContext(stop <-chan struct{}, timeout time.Duration) (context.Context,
 		}
 	}()
 	return ctx, cancel
+}
+
+// pacer paces and counts the frames dropped while no stream is up, one a
+// frame period from when the stream was lost, so a producer's loop keeps
+// its pace.
+type pacer struct {
+	clk     clock
+	period  time.Duration
+	mu      sync.Mutex
+	slot    time.Time // when the next frame is due
+	dropped int64
+}
+
+// start begins an outage at now.
+func (p *pacer) start(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slot = now
+}
+
+// drop counts a frame; blocking, it first waits for the frame's slot, or
+// until ctx ends or stop is closed.
+func (p *pacer) drop(ctx context.Context, blocking bool, stop <-chan struct{}) error {
+	p.mu.Lock()
+	now := p.clk.Now()
+	at := p.slot
+	if at.Before(now) {
+		at = now
+	}
+	p.slot = at.Add(p.period)
+	p.dropped++
+	p.mu.Unlock()
+	if !blocking {
+		return nil
+	}
+	c, cancel := p.clk.After(at.Sub(now))
+	defer cancel()
+	select {
+	case <-c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return ErrClosed
+	}
+}
+
+// wait is how long until the next frame's slot.
+func (p *pacer) wait() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(p.slot.Sub(p.clk.Now()), 0)
+}
+
+// count is how many frames were dropped.
+func (p *pacer) count() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
 }

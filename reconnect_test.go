@@ -128,8 +128,8 @@ func TestSetupContextEndsWithStop(t *testing.T) {
 // non-blocking caller's at once; WaitRef says when the next is due.
 func TestDroppedFramesKeepThePace(t *testing.T) {
 	clk := newFakeClock()
-	s := &session{clk: clk, period: 100 * time.Millisecond, closing: make(chan struct{})}
-	s.slot = clk.Now()
+	s := &session{clk: clk, drops: pacer{clk: clk, period: 100 * time.Millisecond}, closing: make(chan struct{})}
+	s.drops.start(clk.Now())
 	// The first dropped frame is due at once.
 	if err := s.drop(context.Background(), true); err != nil {
 		t.Fatal(err)
@@ -149,8 +149,8 @@ func TestDroppedFramesKeepThePace(t *testing.T) {
 	if err := s.drop(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	if s.dropped != 3 {
-		t.Errorf("dropped = %d, want 3", s.dropped)
+	if n := s.drops.count(); n != 3 {
+		t.Errorf("dropped = %d, want 3", n)
 	}
 	// Close wakes a waiting drop.
 	go func() { errc <- s.drop(context.Background(), true) }()

@@ -22,7 +22,7 @@ type session struct {
 	cur    int           // which of alts is in use
 	clk    clock
 	emit   func(Event)
-	period time.Duration
+	drops  pacer // frames dropped while down, at the frame rate
 
 	mu         sync.Mutex
 	st         *stream // nil while down
@@ -31,14 +31,12 @@ type session struct {
 	started    time.Time
 	downAt     time.Time     // when the current outage began (zero while up)
 	downFor    time.Duration // outages that ended
-	slot       time.Time     // while down: when the next frame is due
 	prev       Stats         // totals of the streams already closed
 	dying      *stream       // down but not yet retired into prev
 	backoff    *backoff      // kept across losses: a flapping link does not reset it
 	refusal    error         // a reconnection the server refused: the session is over
 	lead       time.Duration // at the last loss: how far ahead of play time the producer was
 	trial      bool          // st is a new stream that has not yet delivered a frame
-	dropped    int64
 	reconnects int64
 	served     atomic.Int64 // frames handed to serve, whatever became of them
 	meter      rateMeter
@@ -49,7 +47,7 @@ type session struct {
 
 func newSession(cfg Config, alts []description, cur int, clk clock, st *stream, emit func(Event)) *session {
 	s := &session{cfg: cfg, desc: alts[cur], alts: alts, cur: cur, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
-		period: st.src.tl.period(), closing: make(chan struct{}), superDone: make(chan struct{})}
+		drops: pacer{clk: clk, period: st.src.tl.period()}, closing: make(chan struct{}), superDone: make(chan struct{})}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
 	} else {
@@ -115,56 +113,35 @@ func (s *session) markDown(st *stream) {
 		return
 	}
 	now := s.clk.Now()
-	s.st, s.slot, s.lastErr, s.dying, s.trial = nil, now, st.failure(), st, false
+	s.st, s.lastErr, s.dying, s.trial = nil, st.failure(), st, false
+	s.drops.start(now)
 	if s.downAt.IsZero() {
 		s.downAt = now // a stream on trial that fails does not start a new outage
 	}
 	s.lead = st.src.lead()
 }
 
-// drop counts a frame that arrived while no stream was up. Blocking, it
-// first waits for the frame's slot, so the caller keeps the frame rate.
+// drop counts a frame that arrived while no stream was up (the pacer
+// keeps its pace).
 func (s *session) drop(ctx context.Context, blocking bool) error {
-	s.mu.Lock()
 	select {
 	case <-s.closing:
-		s.mu.Unlock()
 		return ErrClosed
 	default:
 	}
-	now := s.clk.Now()
-	at := s.slot
-	if at.Before(now) {
-		at = now
-	}
-	s.slot = at.Add(s.period)
-	s.dropped++
-	s.mu.Unlock()
-	if !blocking {
-		return nil
-	}
-	c, stop := s.clk.After(at.Sub(now))
-	defer stop()
-	select {
-	case <-c:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.closing:
-		return ErrClosed
-	}
+	return s.drops.drop(ctx, blocking, s.closing)
 }
 
 // waitRef is WaitRef: the stream's while up; while down, the time to the
 // next frame's slot.
 func (s *session) waitRef() time.Duration {
 	s.mu.Lock()
-	st, slot := s.st, s.slot
+	st := s.st
 	s.mu.Unlock()
 	if st != nil {
 		return st.src.waitRef()
 	}
-	return max(slot.Sub(s.clk.Now()), 0)
+	return s.drops.wait()
 }
 
 // supervise waits for the stream to fail and, when the failure is a loss,
@@ -323,7 +300,7 @@ func (s *session) close(ctx context.Context) error {
 			if attemptErr != nil {
 				why = "; last attempt: " + attemptErr.Error()
 			}
-			err = fmt.Errorf("%w (down when closed, %d frames dropped%s)", lastErr, s.dropped, why)
+			err = fmt.Errorf("%w (down when closed, %d frames dropped%s)", lastErr, s.drops.count(), why)
 		}
 	}
 	s.st = nil
@@ -345,7 +322,7 @@ func (s *session) stats() Stats {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total.Dropped, total.Reconnects, total.Down = s.dropped, s.reconnects, s.downFor
+	total.Dropped, total.Reconnects, total.Down = s.drops.count(), s.reconnects, s.downFor
 	if !s.downAt.IsZero() {
 		total.Down += s.clk.Now().Sub(s.downAt)
 	}
