@@ -16,13 +16,13 @@ import (
 // no stream is up, frames are dropped and counted at the frame rate, so a
 // producer's loop keeps its pace.
 type session struct {
-	cfg    Config
-	desc   description   // the stream's, at the address in use
-	alts   []description // the address and its backups
-	cur    int           // which of alts is in use
-	clk    clock
-	emit   func(Event)
-	drops  pacer // frames dropped while down, at the frame rate
+	cfg   Config
+	desc  description   // the stream's, at the address in use
+	alts  []description // the address and its backups
+	cur   int           // which of alts is in use
+	clk   clock
+	emit  func(Event)
+	drops pacer // frames dropped while down, at the frame rate
 
 	mu         sync.Mutex
 	st         *stream // nil while down
