@@ -469,25 +469,39 @@ func TestPushReconnects(t *testing.T) {
 	if err := relay.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := start(t, nil, "push", "--duration", "4s", "--width", "320", "--height", "240", "--frame-ahead", "1", "rtsp://"+addr+"/cam")
+	// --duration only bounds a run the test fails to stop: the test stops
+	// it once it has reconnected, however long that took.
+	cmd := start(t, nil, "push", "--duration", "30s", "--width", "320", "--height", "240", "--frame-ahead", "1", "rtsp://"+addr+"/cam")
 	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
 		t.Fatal(err)
 	}
 	relay.Close()
+	cmd.waitStderr(t, "connection lost", 10*time.Second)
 	time.Sleep(500 * time.Millisecond) // the server stays away a while: frames are dropped meanwhile
 	relay = &rtspserver.Server{Address: addr}
 	if err := relay.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer relay.Close()
-	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), "cam"); err != nil {
-		t.Fatalf("push did not come back: %v\n%s", err, cmd.stderr.String())
-	}
+	cmd.waitStderr(t, "reconnected", 20*time.Second)
+	cmd.cancel() // Ctrl-C
 	out, code := cmd.wait(t)
 	errOut := cmd.stderr.String()
-	if code != 0 || !strings.Contains(errOut, "connection lost") || !strings.Contains(errOut, "reconnected") ||
-		!regexp.MustCompile(`1 reconnects, down \d+\.\d+ s \([1-9]\d* frames dropped`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`1 reconnects, down \d+\.\d+ s \([1-9]\d* frames dropped`).MatchString(out) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// waitStderr waits until the command has written substr on standard
+// error.
+func (st *started) waitStderr(t *testing.T, substr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(st.stderr.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q on standard error within %v:\n%s", substr, within, st.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
