@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os/exec"
 	"slices"
@@ -79,24 +80,31 @@ func probeStream(t *testing.T, s *mpegserver.Server, next func() ([]byte, bool))
 	p.Relayed = int(relay.Info("seed").Frames)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// ffprobe reads every frame the relay had and stops by itself, on the
+	// extra frames Replay sends after them.
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-i", relay.URL("replay"),
-		"-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,r_frame_rate,time_base:packet=flags:frame=pict_type,key_frame,pts", "-of", "json")
+		"-read_intervals", fmt.Sprintf("%%+#%d", rec.Frames()), "-select_streams", "v:0",
+		"-show_entries", "stream=codec_name,width,height,r_frame_rate,time_base:packet=flags,pts:frame=pict_type,key_frame,pts", "-of", "json")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	exited := make(chan struct{})
+	var probeErr error
 	replayed := rec.Replay(ctx, relay, "replay", func() error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
+		go func() { probeErr = cmd.Wait(); close(exited) }()
 		return relay.WaitReaders(ctx, "replay", 1)
-	})
+	}, exited)
 	if replayed != nil {
 		if cmd.Process != nil {
 			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			<-exited
 		}
 		t.Fatalf("%v\n%s", replayed, errb.String())
 	}
-	if err := cmd.Wait(); err != nil {
+	<-exited
+	if err := probeErr; err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, errb.String())
 	}
 	var res struct {
@@ -120,9 +128,16 @@ func probeStream(t *testing.T, s *mpegserver.Server, next func() ([]byte, bool))
 	p.Codec, p.Width, p.Height, p.Rate = res.Streams[0].CodecName, res.Streams[0].Width, res.Streams[0].Height, res.Streams[0].Rate
 	p.TimeBase = res.Streams[0].TimeBase
 	var pts []int64
+	var lo, hi int64
 	for _, e := range res.Entries {
 		switch e.Type {
 		case "packet":
+			if p.Packets == 0 || e.PTS < lo {
+				lo = e.PTS
+			}
+			if p.Packets == 0 || e.PTS > hi {
+				hi = e.PTS
+			}
 			p.Packets++
 		case "frame":
 			if e.KeyFrame == 1 {
@@ -131,6 +146,11 @@ func probeStream(t *testing.T, s *mpegserver.Server, next func() ([]byte, bool))
 			p.Types += e.PictType
 			pts = append(pts, e.PTS)
 		}
+	}
+	// A frame lost on the way makes ffprobe take Replay's first extra
+	// frame, ten seconds after the last, for one of the stream's.
+	if span := rec.Span(); p.Packets > 0 && hi-lo != span {
+		t.Errorf("ffprobe's packets span %d ticks, the stream's %d: frames were lost on the way to it", hi-lo, span)
 	}
 	slices.Sort(pts)
 	var steps []int64

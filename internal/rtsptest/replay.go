@@ -10,6 +10,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/pion/rtp"
 )
@@ -76,12 +77,38 @@ func (r *Recording) Frames() int {
 	return n
 }
 
-// Replay stops recording and publishes the recording on the relay's path:
-// once the stream is up it calls ready (which starts a reader and waits
-// for it), sends every packet, at ten times the pace of its time stamps so
-// that no queue on the way overflows, waits until the relay has every
-// frame, and leaves.
-func (r *Recording) Replay(ctx context.Context, relay *rtspserver.Server, path string, ready func() error) error {
+// Span is how far the last access unit recorded is from the first, in
+// the stream's clock (90 kHz for video): what a reader that got every one
+// sees between its lowest and highest time stamp.
+func (r *Recording) Span() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var lo, hi int64
+	for i, p := range r.pkts {
+		if i == 0 {
+			continue
+		}
+		d := int64(int32(p.Timestamp - r.pkts[0].Timestamp))
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	return hi - lo
+}
+
+// Replay stops recording and publishes the recording on the relay's path.
+// Once the stream is up it calls ready, which starts a reader and waits
+// for the relay to count it; sends every packet at the pace of its time
+// stamps; then sends two frames more, the last one again ten and eleven
+// seconds later, and stays until the reader is done (finished closed) or,
+// if it never is, until 20 s after the relay has had everything.
+//
+// The reader should read exactly Frames frames and stop (ffprobe's
+// -read_intervals %+#N stops on the frame after its last): the stream
+// does not end under it, as it would if the publisher left while the
+// relay still had frames on their way to a slow reader. The extra frames
+// tell it the last has passed; a reader that missed a frame takes the
+// first of them for one of the stream's, which its time stamp, beyond
+// Span, gives away.
+func (r *Recording) Replay(ctx context.Context, relay *rtspserver.Server, path string, ready func() error, finished <-chan struct{}) error {
 	r.Stop()
 	r.mu.Lock()
 	desc, pkts := r.desc, r.pkts
@@ -99,8 +126,27 @@ func (r *Recording) Replay(ctx context.Context, relay *rtspserver.Server, path s
 	if medi == nil || len(pkts) == 0 {
 		return fmt.Errorf("replay: no video (%d packets)", len(pkts))
 	}
+	clock := int64(medi.Formats[0].ClockRate())
+	// The extra frames: the last access unit again, ten and eleven
+	// seconds on. Two: a parser (H.264, H.265) hands a frame on only once
+	// the next one begins.
+	pkts = append([]*rtp.Packet(nil), pkts...)
+	recorded := len(pkts)
+	last := len(pkts) - 1
+	for last > 0 && !pkts[last-1].Marker {
+		last--
+	}
+	seq := pkts[len(pkts)-1].SequenceNumber
+	for _, later := range []int64{10, 11} {
+		for _, p := range pkts[last:recorded] {
+			c := p.Clone()
+			seq++
+			c.SequenceNumber, c.Timestamp = seq, p.Timestamp+uint32(later*clock)
+			pkts = append(pkts, c)
+		}
+	}
 	tcp := gortsplib.ProtocolTCP
-	c := &gortsplib.Client{Protocol: &tcp}
+	c := &gortsplib.Client{Protocol: &tcp, WriteQueueSize: 1024}
 	if err := c.StartRecording(relay.URL(path), &description.Session{Medias: []*description.Media{medi}}); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -108,19 +154,67 @@ func (r *Recording) Replay(ctx context.Context, relay *rtspserver.Server, path s
 	if err := ready(); err != nil {
 		return err
 	}
-	clock := int64(medi.Formats[0].ClockRate())
+	// The relay counts a reader from its PLAY request, a moment before it
+	// starts sending to it. A reader of our own joins after, and its PLAY
+	// is answered only once it is sent to: by then the first reader is too.
+	if err := played(relay.URL(path)); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
 	pt := medi.Formats[0].PayloadType()
 	start, ts0, ahead := time.Now(), pkts[0].Timestamp, int64(0)
-	for _, p := range pkts {
-		// Time stamps are in presentation order: with B-frames they go
-		// back now and then; the pace follows the latest.
-		ahead = max(ahead, int64(int32(p.Timestamp-ts0)))
-		time.Sleep(time.Until(start.Add(time.Duration(ahead) * time.Second / time.Duration(10*clock))))
+	for i, p := range pkts {
+		// At the pace of the time stamps, as the stream was sent, so no
+		// queue on the way to a slow reader overflows. They are in
+		// presentation order: with B-frames they go back now and then;
+		// the pace follows the latest. The extra frames go at once.
+		if i < recorded {
+			ahead = max(ahead, int64(int32(p.Timestamp-ts0)))
+			time.Sleep(time.Until(start.Add(time.Duration(ahead) * time.Second / time.Duration(clock))))
+		}
 		p.PayloadType = pt
-		if err := c.WritePacketRTP(medi, p); err != nil {
-			return fmt.Errorf("replay: %w", err)
+		for {
+			err := c.WritePacketRTP(medi, p)
+			if errors.As(err, new(liberrors.ErrClientWriteQueueFull)) {
+				time.Sleep(time.Millisecond) // a large keyframe: let the queue drain, lose nothing
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			break
 		}
 	}
-	n := uint64(r.Frames())
-	return relay.Wait(ctx, path, func(i rtspserver.PathInfo) bool { return i.Frames >= n })
+	n := uint64(r.Frames() + 2) // and the extra ones
+	if err := relay.Wait(ctx, path, func(i rtspserver.PathInfo) bool { return i.Frames >= n }); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// played connects to url, plays every media and leaves.
+func played(url string) error {
+	u, err := base.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	tcp := gortsplib.ProtocolTCP
+	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	defer c.Close()
+	desc, _, err := c.Describe(u)
+	if err != nil {
+		return err
+	}
+	if err := c.SetupAll(desc.BaseURL, desc.Medias); err != nil {
+		return err
+	}
+	_, err = c.Play(nil)
+	return err
 }
