@@ -87,6 +87,11 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 			enc = e
 		}
 	}
+	if enc == nil {
+		// A hardware-only name (h264_nvenc) with none installed: the
+		// first, for checkInstalled to name.
+		enc = cands[0]
+	}
 	if c.MaxBFrames > 0 && !enc.BFrames {
 		return description{}, fmt.Errorf("%w: maxBframe %d: %s (%s) makes no B-frames; set maxBframe 0",
 			ErrBadParameter, c.MaxBFrames, enc.Element, c.Codec)
