@@ -225,17 +225,29 @@ gint64 ms_counts_frames(MsCounts *c) { return c ? __atomic_load_n(&c->frames, __
 gint64 ms_counts_bytes(MsCounts *c) { return c ? __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) : 0; }
 MsLatency *ms_counts_latency(MsCounts *c) { return c ? c->lat : NULL; }
 
-// ms_nosync turns off clock sync on every sink created inside the pipeline
-// (rtspclientsink makes its own when it starts recording): frames go out as
-// soon as they are encoded, as FFmpeg sends them; the caller is paced by
-// the frames-ahead rule instead (docs/design.md has the measurement).
+// ms_nosync turns off clock sync on every sink of the pipeline, those in
+// it now (rtmp2sink, srtsink, udpsink, filesink, and inside bins) and those
+// added later (rtspclientsink makes its own when it starts recording, a
+// replaced branch brings new ones): frames go out as soon as they are
+// encoded, as FFmpeg sends them; the caller is paced by the frames-ahead
+// rule instead (docs/design.md has the measurement).
 static void ms_on_deep_added(GstBin *bin, GstBin *sub, GstElement *e, gpointer data) {
+	if (GST_IS_BASE_SINK(e))
+		g_object_set(e, "sync", FALSE, NULL);
+}
+
+static void ms_nosync_one(const GValue *v, gpointer data) {
+	GstElement *e = g_value_get_object(v);
 	if (GST_IS_BASE_SINK(e))
 		g_object_set(e, "sync", FALSE, NULL);
 }
 
 void ms_nosync(GstElement *pipe) {
 	g_signal_connect(pipe, "deep-element-added", G_CALLBACK(ms_on_deep_added), NULL);
+	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(pipe));
+	while (gst_iterator_foreach(it, ms_nosync_one, NULL) == GST_ITERATOR_RESYNC)
+		gst_iterator_resync(it);
+	gst_iterator_free(it);
 }
 
 static void ms_need_data(GstAppSrc *src, guint length, gpointer h) { goMsFlow((uintptr_t)h, 0); }

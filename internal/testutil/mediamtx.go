@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -60,6 +61,16 @@ func MediaMTXBinary(t testing.TB) string {
 	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "peers", "mediamtx.sh")
 	if _, err := os.Stat(script); err != nil {
 		t.Skip("no mediamtx: set MEDIAMTX to its binary, or keep ../shared/peers/mediamtx.sh beside the module")
+	}
+	// One build at a time: test binaries of several packages run side by
+	// side, and the script writes one temporary file.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "mpegserver-mediamtx.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
 	}
 	out, err := exec.Command("bash", script).Output()
 	if err != nil {
