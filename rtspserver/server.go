@@ -68,7 +68,8 @@ type Server struct {
 	closed   bool
 	closedCh chan struct{}
 	nextSub  int
-	gen      int // counts publishers across paths, for Track.Generation
+	gen      int               // counts publishers across paths, for Track.Generation
+	keyWant  func(path string) // OnKeyframeWanted's function
 }
 
 // Track describes the video a path's publisher sends.
@@ -393,13 +394,17 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	s := h.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.paths[cleanPath(ctx.Path)]
 	if p == nil || p.stream == nil {
+		s.mu.Unlock()
 		return &base.Response{StatusCode: base.StatusNotFound}, nil
 	}
 	p.readers[ctx.Session] = struct{}{}
 	s.notifyLocked()
+	s.mu.Unlock()
+	// The reader gets packets from now on: a keyframe now lets it start
+	// at once instead of at the publisher's next one.
+	s.WantKeyframe(ctx.Path)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 

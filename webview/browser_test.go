@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
@@ -330,5 +332,55 @@ func TestBrowserLatency(t *testing.T) {
 		sort.Float64s(lat)
 		fmt.Printf("BENCH-BROWSER %dx%d p50=%.1f p99=%.1f n=%d lost=%d dropped=%d\n", w, h, lat[len(lat)/2], lat[len(lat)*99/100], len(lat),
 			st.Stats.PacketsLost, st.Stats.FramesDropped)
+	}
+}
+
+// TestBrowserFirstFrame: Chromium opens the page ten times, in a new tab
+// each, at random phases of a 10-second GOP; the first frame is painted
+// a few hundred milliseconds after the navigation began, not up to a GOP
+// later. It prints the figures make bench reports (BENCH-TTFF).
+func TestBrowserFirstFrame(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	relay := testutil.StartRelay(t)
+	publishGOP(t, relay, "cam", 640, 360, 300)
+	v := startView(t, relay, 0)
+	v.Logf = nil
+	ctx := browser(t)
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	var took []float64
+	for i := 0; i < 10; i++ {
+		time.Sleep(mpegserver.KeyframeInterval + time.Duration(rnd.Int64N(int64(time.Second))))
+		tab, cancel := chromedp.NewContext(ctx)
+		if _, err := chromedp.Run(tab, chromedp.Navigate(v.URL("cam"))); err != nil {
+			t.Fatal(err)
+		}
+		var first float64
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			v, err := chromedp.Run(tab, chromedp.Evaluate[float64](`mpegserver.frames.length ? mpegserver.frames[0].at - performance.timeOrigin : -1`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v >= 0 {
+				first = v
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("navigation %d: no frame painted within 20 s", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		marks, _ := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify(mpegserver.marks, (k, v) => typeof v === "number" ? Math.round(v) : v)`))
+		cancel()
+		took = append(took, first)
+		t.Logf("navigation %d: first frame painted %.0f ms after it began; steps (ms): %s", i, first, marks)
+	}
+	sort.Float64s(took)
+	t.Logf("navigation → first painted frame over 10: min %.0f ms, p50 %.0f ms, max %.0f ms", took[0], took[5], took[9])
+	fmt.Printf("BENCH-TTFF browser p50=%.1f max=%.1f n=%d\n", took[5], took[9], len(took))
+	if took[5] > 3000 {
+		t.Errorf("first frame p50 %.0f ms after navigation (GOP 10 s: the keyframe was not asked for)", took[5])
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -90,6 +91,10 @@ type session struct {
 	done   chan struct{}
 	gateMu sync.Mutex
 	gated  bool // waiting for a keyframe: nothing is sent until one starts
+	// up is closed when the peer connection is; pion drops what is
+	// written before, so the writer waits for it.
+	up     chan struct{}
+	upOnce sync.Once
 	drops  atomic.Int64
 	sent   atomic.Int64
 }
@@ -122,7 +127,8 @@ func (s *Server) open(path, offer string) (answer, id string, err error) {
 		return "", "", &httpError{http.StatusServiceUnavailable, fmt.Sprintf("%d viewers already (the most at once)", s.maxSessions())}
 	}
 	id = newID()
-	x := &session{s: s, id: id, path: path, codec: tr.Codec, ch: make(chan genPacket, queuePackets), done: make(chan struct{}), gated: true}
+	x := &session{s: s, id: id, path: path, codec: tr.Codec, ch: make(chan genPacket, queuePackets), done: make(chan struct{}), gated: true,
+		up: make(chan struct{})}
 	s.sessions[id] = x // reserves the place while the answer is made
 	s.mu.Unlock()
 	answer, err = x.negotiate(offer, capab)
@@ -131,6 +137,10 @@ func (s *Server) open(path, offer string) (answer, id string, err error) {
 		return "", "", err
 	}
 	x.unsub = s.Relay.Subscribe(path, x.onPacket)
+	// Ask for the keyframe the viewer starts at now, not once it has
+	// connected: it waits in the queue meanwhile (write), so the first
+	// frame goes out the moment the connection is up.
+	s.Relay.WantKeyframe(path)
 	go x.write()
 	s.logf("webview: session %s on /%s: %s to %s", id, path, tr.Codec, "viewer")
 	return answer, id, nil
@@ -160,20 +170,14 @@ func (x *session) negotiate(offer string, capab webrtc.RTPCodecCapability) (stri
 	if err != nil {
 		return "", err
 	}
-	go func() { // RTCP must be read for the interceptors (NACK, reports) to work
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	go x.readRTCP(sender)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
 			go x.close("connection " + st.String())
 		case webrtc.PeerConnectionStateConnected:
 			x.s.logf("webview: session %s connected", x.id)
+			x.upOnce.Do(func() { close(x.up) })
 		}
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -198,6 +202,24 @@ func (x *session) negotiate(offer string, capab webrtc.RTPCodecCapability) (stri
 		}
 	})
 	return pc.LocalDescription().SDP, nil
+}
+
+// readRTCP reads what the viewer sends back, which the interceptors
+// need to see (NACKs, reports); a keyframe request (PLI, FIR: the
+// viewer's decoder lost its picture) is passed on to the publisher.
+func (x *session) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				x.s.Relay.WantKeyframe(x.path)
+			}
+		}
+	}
 }
 
 // loopbackCandidates drops a viewer's candidates that are not on
@@ -239,9 +261,10 @@ func (x *session) onPacket(tr rtspserver.Track, pkt *rtp.Packet) {
 	case x.ch <- genPacket{pkt: c, gen: tr.Generation}:
 	default:
 		// Behind: what follows would not decode; start again at the next
-		// keyframe rather than show corrupt frames.
+		// keyframe, asked for now, rather than show corrupt frames.
 		x.drops.Add(1)
 		x.gated = true
+		go x.s.Relay.WantKeyframe(x.path)
 	}
 }
 
@@ -264,6 +287,11 @@ func (x *session) write() {
 		started   bool
 		frameStep uint32 = 3000 // 90 kHz at 30 fps, until measured
 	)
+	select {
+	case <-x.up:
+	case <-x.done:
+		return
+	}
 	for {
 		var gp genPacket
 		select {

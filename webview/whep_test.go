@@ -3,11 +3,14 @@ package webview_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +36,8 @@ type player struct {
 	aus      [][][]byte
 	got      chan struct{}
 	answer   string
+	answered time.Time // when the answer came
+	first    time.Time // when the first access unit was whole
 }
 
 func whepPlay(t *testing.T, endpoint string) (*player, *http.Response) {
@@ -71,6 +76,9 @@ func whepPlay(t *testing.T, endpoint string) (*player, *http.Response) {
 				continue
 			}
 			p.mu.Lock()
+			if len(p.aus) == 0 {
+				p.first = time.Now()
+			}
 			p.aus = append(p.aus, au)
 			p.mu.Unlock()
 			select {
@@ -92,6 +100,7 @@ func whepPlay(t *testing.T, endpoint string) (*player, *http.Response) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.answered = time.Now()
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated {
@@ -179,11 +188,22 @@ type publisher struct {
 
 // publish starts a publisher until the test ends (or stop is called).
 func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) *publisher {
+	return publishGOP(t, relay, path, w, h, 30)
+}
+
+// publishGOP is publish with a GOP of its own. The relay's readers ask
+// the publisher for a keyframe as they join, as mpegserver push wires it.
+func publishGOP(t testing.TB, relay *rtspserver.Server, path string, w, h, gop int) *publisher {
 	t.Helper()
 	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
-	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(30), mpegserver.FrameAhead(1)); err != nil {
+	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(gop), mpegserver.FrameAhead(1)); err != nil {
 		t.Fatal(err)
 	}
+	relay.OnKeyframeWanted(func(p string) {
+		if p == path {
+			pb.s.RequestKeyframe()
+		}
+	})
 	if err := pb.s.Setup(relay.URL(path)); err != nil {
 		t.Fatal(err)
 	}
@@ -399,3 +419,50 @@ func viewerGoroutines() int {
 	}
 	return n
 }
+
+// TestFirstFrameAtOnce: ten WHEP players join at random phases of a
+// 10-second GOP; each gets its first whole frame within a few frame
+// periods of its answer, because the viewer's connection asks the
+// publisher for a keyframe. It prints the figures make bench reports
+// (BENCH-TTFF).
+func TestFirstFrameAtOnce(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	publishGOP(t, relay, "cam", 320, 240, 300)
+	v := startView(t, relay, 0)
+	v.Logf = nil
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserver.PathInfo) bool { return i.Frames >= 20 }); err != nil {
+		t.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 20))
+	var took []time.Duration
+	for i := 0; i < 10; i++ {
+		// A random phase of the GOP and of the frame period; never
+		// within the publisher's keyframe interval of the last join.
+		time.Sleep(mpegserver.KeyframeInterval + time.Duration(rnd.Int64N(int64(time.Second))))
+		p, res := whepPlay(t, v.URL("cam")+"/whep")
+		if p == nil {
+			t.Fatalf("POST: %s", res.Status)
+		}
+		p.waitAUs(t, 1, 10*time.Second)
+		p.mu.Lock()
+		d := p.first.Sub(p.answered)
+		p.mu.Unlock()
+		took = append(took, d)
+		if !p.firstAUIsKeyframe() {
+			t.Errorf("join %d: the first access unit is not a keyframe", i)
+		}
+		_ = p.pc.Close()
+		req, _ := http.NewRequest(http.MethodDelete, "http://"+v.Addr()+p.location, nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}
+	slices.Sort(took)
+	t.Logf("answer → first frame over 10 joins: min %v, p50 %v, max %v", took[0].Round(time.Millisecond), took[5].Round(time.Millisecond), took[9].Round(time.Millisecond))
+	fmt.Printf("BENCH-TTFF whep p50=%.1f max=%.1f n=%d\n", ms(took[5]), ms(took[9]), len(took))
+	if took[9] > time.Second {
+		t.Errorf("a player waited %v for its first frame (GOP 10 s: the keyframe was not asked for)", took[9])
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
