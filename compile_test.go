@@ -220,8 +220,8 @@ func TestDescribeRedacts(t *testing.T) {
 		"rtmp://u:s3cretpw@h/live/x":                        "RTMP",
 		"srt://h:9000?passphrase=s3cretpw00&latency=80":     "SRT",
 		"udp://h:5000":                                      "MPEG-TS over UDP",
-		"whip+https://s3cretpw@h/cam/whip#ice=public":       "WHIP (WebRTC)",
-		"whip+http://u:s3cretpw@127.0.0.1/x?token=s3cretpw": "WHIP (WebRTC)",
+		"whip+https://s3cretpw@h/cam/whip#ice=public":       "WHIP",
+		"whip+http://u:s3cretpw@127.0.0.1/x?token=s3cretpw": "WHIP",
 		"/tmp/x.m3u8":   "HLS",
 		"/tmp/it's.mkv": "file",
 	} {

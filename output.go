@@ -92,7 +92,7 @@ type facts struct {
 // the command prints it before the first frame. Passwords are redacted.
 type OutputInfo struct {
 	Address string // the address, password redacted
-	Kind    string // "RTSP", "RTMP", "SRT", "MPEG-TS over UDP", "WHIP (WebRTC)", "HLS" or "file"
+	Kind    string // "RTSP", "RTMP", "SRT", "MPEG-TS over UDP", "WHIP", "HLS" or "file"
 	// Live is true for a stream played in real time; a file is written
 	// as fast as frames come.
 	Live bool

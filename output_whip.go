@@ -213,7 +213,7 @@ func (o *whipOutput) stop() {
 func (o *whipOutput) classify(gstpipe.Event, bool, bool) error { return ErrPipeline }
 
 func (o *whipOutput) describe(Config) OutputInfo {
-	info := OutputInfo{Address: Redact(o.addr), Kind: "WHIP (WebRTC)", Live: true, Reconnects: true,
+	info := OutputInfo{Address: Redact(o.addr), Kind: "WHIP", Live: true, Reconnects: true,
 		Unreachable: "Is a WHIP server listening there (mediamtx: whip+http://HOST:8889/PATH/whip)? Its port, path and token are as it documents them"}
 	if base, ok := strings.CutSuffix(o.endpoint.Path, "/whip"); ok && base != "" {
 		// mediamtx's layout (and its followers'): the page at /PATH/,
