@@ -384,3 +384,49 @@ func TestBrowserFirstFrame(t *testing.T) {
 		t.Errorf("first frame p50 %.0f ms after navigation (GOP 10 s: the keyframe was not asked for)", took[5])
 	}
 }
+
+// TestBrowserPlaysWHIP: the library publishes by WHIP to mediamtx, and
+// Chromium plays the stream from mediamtx's own WebRTC page, in the
+// namespace with loopback only: at the stream's size, its frames
+// advancing at the frame rate.
+func TestBrowserPlaysWHIP(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true})
+	const w, h = 640, 360
+	publishTo(t, m.WHIP("cam", ""), w, h, 30)
+	ctx := browser(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(m.Page("cam"))); err != nil {
+		t.Fatal(err)
+	}
+	type state struct{ W, H, Frames, Dropped int }
+	read := func() state {
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const v = document.querySelector("video");
+			const q = v.getVideoPlaybackQuality();
+			return JSON.stringify({W: v.videoWidth, H: v.videoHeight, Frames: q.totalVideoFrames, Dropped: q.droppedVideoFrames}); })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st state
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for read().Frames < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("mediamtx's page plays nothing within 20 s: %+v\n%s", read(), m.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a := read()
+	time.Sleep(2 * time.Second) // two seconds of playing
+	b := read()
+	rate := float64(b.Frames-a.Frames) / 2
+	t.Logf("mediamtx's page: %dx%d, %.1f frames/s, %d dropped", b.W, b.H, rate, b.Dropped)
+	if b.W != w || b.H != h || rate < 20 {
+		t.Errorf("playing %dx%d at %.1f frames/s", b.W, b.H, rate)
+	}
+}

@@ -195,16 +195,27 @@ func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) *pub
 // the publisher for a keyframe as they join, as mpegserver push wires it.
 func publishGOP(t testing.TB, relay *rtspserver.Server, path string, w, h, gop int) *publisher {
 	t.Helper()
-	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
-	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(gop), mpegserver.FrameAhead(1)); err != nil {
-		t.Fatal(err)
-	}
+	pb := publishTo(t, relay.URL(path), w, h, gop)
 	relay.OnKeyframeWanted(func(p string) {
 		if p == path {
 			pb.s.RequestKeyframe()
 		}
 	})
-	if err := pb.s.Setup(relay.URL(path)); err != nil {
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
+		t.Fatal(err)
+	}
+	return pb
+}
+
+// publishTo starts a publisher to any address until the test ends (or
+// stop is called).
+func publishTo(t testing.TB, addr string, w, h, gop int) *publisher {
+	t.Helper()
+	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
+	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(gop), mpegserver.FrameAhead(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.s.Setup(addr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,9 +239,6 @@ func publishGOP(t testing.TB, relay *rtspserver.Server, path string, w, h, gop i
 	var once sync.Once
 	pb.stop = func() { once.Do(func() { cancel(); <-done; _ = pb.s.Close() }) }
 	t.Cleanup(pb.stop)
-	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
-		t.Fatal(err)
-	}
 	return pb
 }
 
