@@ -16,18 +16,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/webview"
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
 
-// player is a WHEP player in Go (pion), on loopback only: it records the
+// player is a WHEP player in Go (testutil.PlayWHEP): it records the
 // H.264 access units it receives.
 type player struct {
 	pc       *webrtc.PeerConnection
@@ -42,74 +40,27 @@ type player struct {
 
 func whepPlay(t *testing.T, endpoint string) (*player, *http.Response) {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &player{pc: pc, got: make(chan struct{}, 1)}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		dec := &rtph264.Decoder{}
-		if err := dec.Init(); err != nil {
-			return
+	p := &player{got: make(chan struct{}, 1)}
+	wp, res, err := testutil.PlayWHEP(endpoint, func(au [][]byte, at time.Time) {
+		p.mu.Lock()
+		if len(p.aus) == 0 {
+			p.first = at
 		}
-		for {
-			pkt, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			au, err := dec.Decode(pkt)
-			if err != nil {
-				continue
-			}
-			p.mu.Lock()
-			if len(p.aus) == 0 {
-				p.first = time.Now()
-			}
-			p.aus = append(p.aus, au)
-			p.mu.Unlock()
-			select {
-			case p.got <- struct{}{}:
-			default:
-			}
+		p.aus = append(p.aus, au)
+		p.mu.Unlock()
+		select {
+		case p.got <- struct{}{}:
+		default:
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	res, err := http.Post(endpoint, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.answered = time.Now()
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
+	if wp == nil {
 		return nil, res
 	}
-	p.location, p.answer = res.Header.Get("Location"), string(body)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.answer}); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = wp.PC.Close() })
+	p.pc, p.location, p.answer, p.answered = wp.PC, wp.Location, wp.Answer, wp.Answered
 	return p, res
 }
 
