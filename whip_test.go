@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -182,6 +183,20 @@ func TestWHIPProtocol(t *testing.T) {
 	if !strings.Contains(m.Log(), "closed: terminated") {
 		t.Errorf("mediamtx did not see the session end:\n%s", m.Log())
 	}
+	// Nothing of the peer connection is left running.
+	deadline := time.Now().Add(10 * time.Second)
+	for n := pionGoroutines(); n > 0; n = pionGoroutines() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pion goroutines 10 s after Close", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pionGoroutines counts the goroutines running pion's code.
+func pionGoroutines() int {
+	buf := make([]byte, 4<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "github.com/pion/")
 }
 
 // TestWHIPRefusals: what a WHIP server may answer instead of taking the
@@ -225,6 +240,12 @@ func TestWHIPRefusals(t *testing.T) {
 	if err := s.Setup(addr); !errors.Is(err, mpegserver.ErrUnreachable) || time.Since(start) > time.Second {
 		t.Errorf("no server: %v after %v", err, time.Since(start))
 	}
+	start = time.Now()
+	err := s.Setup("whip+http://" + testutil.SilentServer(t) + "/cam/whip")
+	if took := time.Since(start); !errors.Is(err, mpegserver.ErrUnreachable) || took > 4*time.Second {
+		t.Errorf("a server that never answers: %v after %v (SetupTimeout 2 s)", err, took)
+	}
+	t.Logf("a server that never answers: %v after %v", err, time.Since(start).Round(time.Millisecond))
 }
 
 // TestWHIPReconnect: mediamtx killed mid-stream is seen within about a

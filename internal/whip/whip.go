@@ -87,7 +87,9 @@ func Publish(ctx context.Context, o Options) (*Session, error) {
 	}
 	s := &Session{pc: pc, c: c, connected: make(chan struct{}), failed: make(chan struct{})}
 	if err := s.publish(ctx, capab, trickle && len(servers) > 0); err != nil {
-		s.Close(context.Background())
+		// Publish has used its time: the server's session, if it made
+		// one, is DELETEd in the background (within deleteWithin).
+		go s.Close(context.Background())
 		return nil, err
 	}
 	return s, nil
