@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -19,6 +20,7 @@ import (
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/rtsptest"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/pion/stun/v4"
 )
 
 // TestWHIPOutput: 300 frames published by WHIP to mediamtx, which
@@ -151,29 +153,14 @@ func TestWHIPUnauthorized(t *testing.T) {
 // DELETE of the session's Location at Close, with the token.
 func TestWHIPProtocol(t *testing.T) {
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, Users: []testutil.MediaMTXUser{{User: "pub", Pass: "s3cret", Publish: true}}})
-	target, _ := url.Parse("http://" + m.WebRTC)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	var mu sync.Mutex
-	var seen []string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, fmt.Sprintf("%s %s auth=%v", r.Method, r.URL.Path, r.Header.Get("Authorization") == "Bearer pub:s3cret"))
-		mu.Unlock()
-		if r.URL.Path == "/old/whip" {
-			http.Redirect(w, r, "/cam/whip", http.StatusTemporaryRedirect)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
+	proxy, requests := recordingProxy(t, m, "pub:s3cret")
 	s := newServer(t, mpegserver.Size(320, 240))
-	addr := "whip+http://pub:s3cret@" + strings.TrimPrefix(proxy.URL, "http://") + "/old/whip"
+	addr := "whip+http://pub:s3cret@" + proxy + "/old/whip"
 	if err := s.Setup(addr); err != nil {
 		t.Fatal(err)
 	}
 	pushFrames(t, s, 30, 320, 240)
-	mu.Lock()
-	defer mu.Unlock()
+	seen := requests()
 	t.Logf("requests: %q", seen)
 	want := []string{"OPTIONS /old/whip auth=true", "OPTIONS /cam/whip auth=true", "POST /old/whip auth=true", "POST /cam/whip auth=true"}
 	if len(seen) != 5 || strings.Join(seen[:4], "|") != strings.Join(want, "|") ||
@@ -197,6 +184,103 @@ func TestWHIPProtocol(t *testing.T) {
 func pionGoroutines() int {
 	buf := make([]byte, 4<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "github.com/pion/")
+}
+
+// recordingProxy is a proxy in front of mediamtx's WebRTC side that
+// redirects /old/whip (307) to /cam/whip and notes every request: its
+// method, path and whether it carried the token. It returns its host:port
+// and what it has seen so far.
+func recordingProxy(t *testing.T, m *testutil.MediaMTX, token string) (string, func() []string) {
+	target, _ := url.Parse("http://" + m.WebRTC)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%s %s auth=%v", r.Method, r.URL.Path, r.Header.Get("Authorization") == "Bearer "+token))
+		mu.Unlock()
+		if r.URL.Path == "/old/whip" {
+			http.Redirect(w, r, "/cam/whip", http.StatusTemporaryRedirect)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	return strings.TrimPrefix(proxy.URL, "http://"), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// TestWHIPTrickle: mediamtx lists a STUN server (on loopback, answered
+// by the test) in its Link header fields and takes PATCH: the stream asks
+// that STUN server, sends its offer at once and its candidates after it
+// by PATCH (trickle ICE), and is up.
+func TestWHIPTrickle(t *testing.T) {
+	stunPort, asked := stunServer(t)
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, ICEServers: []string{fmt.Sprintf("stun:127.0.0.1:%d", stunPort)}})
+	proxy, seen := recordingProxy(t, m, "")
+	s := newServer(t, mpegserver.Size(320, 240))
+	if err := s.Setup("whip+http://" + proxy + "/cam/whip"); err != nil {
+		t.Fatal(err)
+	}
+	pushFrames(t, s, 30, 320, 240)
+	patches := 0
+	for _, r := range seen() {
+		if strings.HasPrefix(r, "PATCH /cam/whip/") {
+			patches++
+		}
+	}
+	t.Logf("requests %q; STUN binding requests from the stream: %d", seen(), asked(m.UDP))
+	if patches == 0 || asked(m.UDP) == 0 {
+		t.Errorf("%d PATCH requests, %d STUN requests from the stream", patches, asked(m.UDP))
+	}
+}
+
+// stunServer answers STUN binding requests on a loopback port and counts
+// them by their source, leaving out those from the port given (mediamtx's
+// own).
+func stunServer(t *testing.T) (int, func(except int) int) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var mu sync.Mutex
+	from := map[int]int{}
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil || req.Type != stun.BindingRequest {
+				continue
+			}
+			ua := addr.(*net.UDPAddr)
+			mu.Lock()
+			from[ua.Port]++
+			mu.Unlock()
+			res, err := stun.Build(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteTo(res.Raw, addr)
+			}
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).Port, func(except int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for p, k := range from {
+			if p != except {
+				n += k
+			}
+		}
+		return n
+	}
 }
 
 // TestWHIPRefusals: what a WHIP server may answer instead of taking the
