@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -463,5 +464,52 @@ func TestWHIPCodecs(t *testing.T) {
 	}
 	if err := s.Setup("whip+" + rx.URL); !errors.Is(err, mpegserver.ErrUnknownCodec) {
 		t.Errorf("H.265 to WHIP: %v", err)
+	}
+}
+
+// TestWHIPWithRecord: WHIP beside a record. mediamtx killed mid-stream
+// fails the WHIP output alone: every frame still goes to the file; with
+// Reconnect the output comes back, on a new WHIP session, once mediamtx
+// does, and what mediamtx records then starts with a keyframe.
+func TestWHIPWithRecord(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true})
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(30), mpegserver.FrameAhead(1), mpegserver.Reconnect(true),
+		mpegserver.Record(rec))
+	if err := s.Setup(m.WHIP("cam", "")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	for i := 0; i < n; i++ {
+		switch i {
+		case 30:
+			m.Kill()
+		case 75:
+			ev := waitEvent(t, s, mpegserver.OutputFailed, 10*time.Second)
+			if !errors.Is(ev.Err, mpegserver.ErrDisconnected) || !strings.HasPrefix(ev.Output, "whip+http://") {
+				t.Errorf("output failed: %+v", ev)
+			}
+			m.Restart()
+			ev = waitEvent(t, s, mpegserver.Reconnected, 15*time.Second)
+			t.Logf("WHIP output back (attempt %d)", ev.Attempt)
+		}
+		if err := s.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ffprobeFrames(t, rec)
+	if got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("record: %s, want all %d frames", got, n)
+	}
+	files := waitRecording(t, m, "cam")
+	last := files[len(files)-1]
+	got, keys := ffprobeFrames(t, last)
+	t.Logf("record %s; mediamtx's recording after the restart: %s, keyframes at %v", rec, got, keys)
+	if len(keys) == 0 || keys[0] != 0 {
+		t.Errorf("the recording after the restart starts at no keyframe: %v", keys)
 	}
 }
