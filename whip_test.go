@@ -105,12 +105,8 @@ func checkKeyframes(t *testing.T, who string, keys []int, n, gop int) {
 // waitRecording waits until mediamtx has finished the path's recording.
 func waitRecording(t *testing.T, m *testutil.MediaMTX, path string) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(m.Log(), "[path "+path+"] [recorder] recording stopped") {
-		if time.Now().After(deadline) {
-			t.Fatalf("mediamtx did not finish recording %s", path)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !m.WaitLog("[path "+path+"] [recorder] recording stopped", 1, 10*time.Second) {
+		t.Fatalf("mediamtx did not finish recording %s", path)
 	}
 	files := m.Recordings(path)
 	if len(files) == 0 {
@@ -168,8 +164,8 @@ func TestWHIPProtocol(t *testing.T) {
 		!strings.HasPrefix(seen[4], "DELETE /cam/whip/") || !strings.HasSuffix(seen[4], "auth=true") {
 		t.Errorf("requests %q", seen)
 	}
-	if !strings.Contains(m.Log(), "closed: terminated") {
-		t.Errorf("mediamtx did not see the session end:\n%s", m.Log())
+	if !m.WaitLog("closed: terminated", 1, 5*time.Second) {
+		t.Error("mediamtx did not see the session end")
 	}
 	// Nothing of the peer connection is left running.
 	deadline := time.Now().Add(10 * time.Second)
@@ -345,7 +341,9 @@ func TestWHIPReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed(t, s, 320, 240)
-	waitLog(t, m, "is publishing to path 'cam'", 1)
+	if !m.WaitLog("is publishing to path 'cam'", 1, 15*time.Second) {
+		t.Fatal("mediamtx never saw the stream")
+	}
 	time.Sleep(time.Second) // a second of streaming before the crash
 	m.Kill()
 	killed := time.Now()
@@ -360,7 +358,9 @@ func TestWHIPReconnect(t *testing.T) {
 	back := time.Now()
 	ev = waitEvent(t, s, mpegserver.Reconnected, 15*time.Second)
 	t.Logf("reconnected %v after mediamtx came back (attempt %d)", ev.At.Sub(back).Round(time.Millisecond), ev.Attempt)
-	waitLog(t, m, "is publishing to path 'cam'", 2)
+	if !m.WaitLog("is publishing to path 'cam'", 2, 15*time.Second) {
+		t.Fatal("mediamtx never saw the second session")
+	}
 	time.Sleep(time.Second) // a second recorded on the new session
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -376,18 +376,6 @@ func TestWHIPReconnect(t *testing.T) {
 	t.Logf("recording after the restart %s: %s, keyframes at %v", last, got, keys)
 	if len(keys) == 0 || keys[0] != 0 {
 		t.Errorf("the new recording starts at no keyframe: %v", keys)
-	}
-}
-
-// waitLog waits until mediamtx has logged s n times.
-func waitLog(t *testing.T, m *testutil.MediaMTX, s string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for strings.Count(m.Log(), s) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("mediamtx did not log %q %d times", s, n)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
