@@ -32,6 +32,7 @@ import (
 // gets a keyframe within a GOP and at least every GOP after. The launch
 // line holds no token.
 func TestWHIPOutput(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, Users: []testutil.MediaMTXUser{{User: "pub", Pass: "s3cret", Publish: true}}})
 	const n, gop = 300, 30
@@ -119,6 +120,7 @@ func waitRecording(t *testing.T, m *testutil.MediaMTX, path string) []string {
 // Setup, said without the token; the Server takes the right one after.
 // Nothing the stream prints holds the token.
 func TestWHIPUnauthorized(t *testing.T) {
+	t.Parallel()
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, Users: []testutil.MediaMTXUser{{User: "pub", Pass: "s3cret", Publish: true}}})
 	var logs bytes.Buffer
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.Logger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -215,6 +217,7 @@ func recordingProxy(t *testing.T, m *testutil.MediaMTX, token string) (string, f
 // that STUN server, sends its offer at once and its candidates after it
 // by PATCH (trickle ICE), and is up.
 func TestWHIPTrickle(t *testing.T) {
+	t.Parallel()
 	stunPort, asked := stunServer(t)
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, ICEServers: []string{fmt.Sprintf("stun:127.0.0.1:%d", stunPort)}})
 	proxy, seen := recordingProxy(t, m, "")
@@ -283,6 +286,7 @@ func stunServer(t *testing.T) (int, func(except int) int) {
 // TestWHIPRefusals: what a WHIP server may answer instead of taking the
 // stream, each a clear error of its kind, the Server usable after.
 func TestWHIPRefusals(t *testing.T) {
+	t.Parallel()
 	status := 0
 	text := ""
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -430,6 +434,7 @@ func TestWHIPKeyframeOnPLI(t *testing.T) {
 // server that takes only VP8 is refused at Setup, saying so; H.265 is
 // refused before anything is sent.
 func TestWHIPCodecs(t *testing.T) {
+	t.Parallel()
 	rx := testutil.StartWHIPReceiver(t, "video/VP8")
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.SetupTimeout(2*time.Second))
 	err := s.Setup("whip+" + rx.URL)
@@ -460,6 +465,7 @@ func TestWHIPCodecs(t *testing.T) {
 // Reconnect the output comes back, on a new WHIP session, once mediamtx
 // does, and what mediamtx records then starts with a keyframe.
 func TestWHIPWithRecord(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true})
 	rec := filepath.Join(t.TempDir(), "rec.mkv")
