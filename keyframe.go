@@ -53,6 +53,11 @@ func (k *keyframes) request() {
 			cancel()
 			return
 		}
+		select {
+		case <-k.stop: // ended as the interval did: nothing to ask of
+			return
+		default:
+		}
 		k.mu.Lock()
 		k.waiting, k.last = false, k.clk.Now()
 		k.send()

@@ -25,7 +25,9 @@ func TestPushWHIP(t *testing.T) {
 	if strings.Contains(out+errOut, "s3cret") {
 		t.Errorf("the token is printed:\n%s%s", out, errOut)
 	}
-	out, errOut, code = runCmd(t, nil, "push", "--duration", "2s", "--width", "320", "--height", "240", m.WHIP("cam", "pub:wr0ng"))
+	// --duration bounds Setup too: give the refusal time to come on a
+	// loaded machine, where the encoder's bring-up alone can take seconds.
+	out, errOut, code = runCmd(t, nil, "push", "--duration", "20s", "--width", "320", "--height", "240", m.WHIP("cam", "pub:wr0ng"))
 	if code != 1 || !strings.Contains(errOut, "not authorized") || strings.Contains(out+errOut, "wr0ng") {
 		t.Errorf("wrong token: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
