@@ -374,12 +374,19 @@ func TestWHIPReconnect(t *testing.T) {
 	if st.Reconnects != 1 {
 		t.Errorf("%d reconnects", st.Reconnects)
 	}
-	files := waitRecording(t, m, "cam")
+	lastRecordingStartsWithKeyframe(t, m, "cam")
+}
+
+// lastRecordingStartsWithKeyframe checks what mediamtx recorded of a
+// path after its restart: a new session's recording, from a keyframe.
+func lastRecordingStartsWithKeyframe(t *testing.T, m *testutil.MediaMTX, path string) {
+	t.Helper()
+	files := waitRecording(t, m, path)
 	last := files[len(files)-1]
 	got, keys := ffprobeFrames(t, last)
-	t.Logf("recording after the restart %s: %s, keyframes at %v", last, got, keys)
+	t.Logf("mediamtx's recording after the restart %s: %s, keyframes at %v", last, got, keys)
 	if len(keys) == 0 || keys[0] != 0 {
-		t.Errorf("the new recording starts at no keyframe: %v", keys)
+		t.Errorf("the recording after the restart starts at no keyframe: %v", keys)
 	}
 }
 
@@ -496,14 +503,9 @@ func TestWHIPWithRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := ffprobeFrames(t, rec)
+	t.Logf("record %s: %s", rec, got)
 	if got != fmt.Sprintf("h264,320,240,%d", n) {
 		t.Errorf("record: %s, want all %d frames", got, n)
 	}
-	files := waitRecording(t, m, "cam")
-	last := files[len(files)-1]
-	got, keys := ffprobeFrames(t, last)
-	t.Logf("record %s; mediamtx's recording after the restart: %s, keyframes at %v", rec, got, keys)
-	if len(keys) == 0 || keys[0] != 0 {
-		t.Errorf("the recording after the restart starts at no keyframe: %v", keys)
-	}
+	lastRecordingStartsWithKeyframe(t, m, "cam")
 }

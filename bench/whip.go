@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -170,23 +169,11 @@ func rtspAUs(url string, au func([][]byte)) (func(), error) {
 // (a WHEP player in Go, Chromium in a namespace of its own) and reads
 // their BENCH-TTFF lines.
 func ttffFigures() []ttffRow {
-	cmd := exec.Command("go", "test", "-count=1", "-run", "^(TestFirstFrameAtOnce|TestBrowserFirstFrame)$", "-v", "./webview")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		log.Printf("figure 9: first-frame tests failed, left out: %v\n%s", err, out.String())
-		return nil
-	}
+	lines, _ := benchTest("9", "^(TestFirstFrameAtOnce|TestBrowserFirstFrame)$", "BENCH-TTFF ")
 	var rows []ttffRow
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.Index(line, "BENCH-TTFF ")
-		if i < 0 {
-			continue
-		}
+	for _, line := range lines {
 		var r ttffRow
-		if _, err := fmt.Sscanf(line[i:], "BENCH-TTFF %s p50=%f max=%f n=%d", &r.who, &r.p50, &r.max, &r.n); err != nil {
+		if _, err := fmt.Sscanf(line, "BENCH-TTFF %s p50=%f max=%f n=%d", &r.who, &r.p50, &r.max, &r.n); err != nil {
 			log.Printf("figure 9: %q: %v", line, err)
 			continue
 		}

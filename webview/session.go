@@ -13,10 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/peer"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -70,8 +70,7 @@ func newWebRTCAPI(loopbackOnly bool) (*webrtcAPI, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if loopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		peer.LoopbackOnly(&se)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return &webrtcAPI{api: api, loopbackOnly: loopbackOnly}, nil
@@ -170,7 +169,7 @@ func (x *session) negotiate(offer string, capab webrtc.RTPCodecCapability) (stri
 	if err != nil {
 		return "", err
 	}
-	go x.readRTCP(sender)
+	go peer.KeyframeRequests(sender, func() { x.s.Relay.WantKeyframe(x.path) })
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
@@ -202,24 +201,6 @@ func (x *session) negotiate(offer string, capab webrtc.RTPCodecCapability) (stri
 		}
 	})
 	return pc.LocalDescription().SDP, nil
-}
-
-// readRTCP reads what the viewer sends back, which the interceptors
-// need to see (NACKs, reports); a keyframe request (PLI, FIR: the
-// viewer's decoder lost its picture) is passed on to the publisher.
-func (x *session) readRTCP(sender *webrtc.RTPSender) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				x.s.Relay.WantKeyframe(x.path)
-			}
-		}
-	}
 }
 
 // loopbackCandidates drops a viewer's candidates that are not on

@@ -2,12 +2,12 @@ package testutil
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
+	"github.com/mpegcoder-go/mpegserver/internal/peer"
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
@@ -33,8 +33,7 @@ func PlayWHEP(endpoint string, onAU func(au [][]byte, at time.Time)) (*WHEPPlaye
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	peer.LoopbackOnly(&se)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

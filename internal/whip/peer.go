@@ -2,13 +2,14 @@ package whip
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/mpegcoder-go/mpegserver/internal/peer"
 )
 
 // Loss detection: ICE checks the link every keepalive and calls it
@@ -106,9 +107,7 @@ func newAPI(family string, level byte, public bool) (*webrtc.API, webrtc.RTPCode
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetICETimeouts(lossAfter, failAfter, keepalive)
 	if !public {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetRemoteIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		peer.LoopbackOnly(&se)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return api, cs[0].RTPCodecCapability, nil

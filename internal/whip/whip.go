@@ -16,8 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/mpegcoder-go/mpegserver/internal/peer"
 )
 
 // Errors of Publish and of a session, besides *StatusError.
@@ -105,7 +106,7 @@ func (s *Session) publish(ctx context.Context, capab webrtc.RTPCodecCapability, 
 	if err != nil {
 		return err
 	}
-	go s.readRTCP(tr.Sender())
+	go peer.KeyframeRequests(tr.Sender(), s.keyframe)
 	s.pc.OnConnectionStateChange(s.onState)
 	var later chan *webrtc.ICECandidate
 	if trickle {
@@ -208,25 +209,13 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// readRTCP answers keyframe requests; reading also lets the interceptors
-// see NACKs and receiver reports.
-func (s *Session) readRTCP(sender *webrtc.RTPSender) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.mu.Lock()
-				f := s.onKey
-				s.mu.Unlock()
-				if f != nil {
-					f()
-				}
-			}
-		}
+// keyframe hands a keyframe request from the server (PLI, FIR) on.
+func (s *Session) keyframe() {
+	s.mu.Lock()
+	f := s.onKey
+	s.mu.Unlock()
+	if f != nil {
+		f()
 	}
 }
 
