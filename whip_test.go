@@ -118,7 +118,8 @@ func waitRecording(t *testing.T, m *testutil.MediaMTX, path string) []string {
 
 // TestWHIPUnauthorized: a wrong token, or none, is ErrUnauthorized at
 // Setup, said without the token; the Server takes the right one after.
-// Nothing the stream prints holds the token.
+// Nothing the stream prints holds the token: its logs, String, Outputs,
+// Stats, DumpFile, Dot and LaunchLine.
 func TestWHIPUnauthorized(t *testing.T) {
 	t.Parallel()
 	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true, Users: []testutil.MediaMTXUser{{User: "pub", Pass: "s3cret", Publish: true}}})
@@ -137,9 +138,15 @@ func TestWHIPUnauthorized(t *testing.T) {
 	if err := s.Setup(m.WHIP("cam", "pub:s3cret")); err != nil {
 		t.Fatalf("right token after wrong ones: %v", err)
 	}
+	var dump bytes.Buffer
+	if err := s.DumpFile(&dump); err != nil {
+		t.Fatal(err)
+	}
+	dot, _ := s.Dot()
+	line, _ := s.LaunchLine()
 	pushFrames(t, s, 10, 320, 240)
 	outs, _ := s.Outputs()
-	for _, shown := range []string{logs.String(), s.String(), fmt.Sprint(outs), fmt.Sprint(s.Stats())} {
+	for _, shown := range []string{logs.String(), s.String(), fmt.Sprint(outs), fmt.Sprint(s.Stats()), dump.String(), dot, line} {
 		if strings.Contains(shown, "WRONG-t0ken") || strings.Contains(shown, "s3cret") {
 			t.Errorf("the token is shown: %s", shown)
 		}
