@@ -194,16 +194,27 @@ func pionGoroutines() int {
 
 // recordingProxy is a proxy in front of mediamtx's WebRTC side that
 // redirects /old/whip (307) to /cam/whip and notes every request: its
-// method, path and whether it carried the token. It returns its host:port
-// and what it has seen so far.
+// method, path and whether it carried the token, and any ICE candidate
+// not on loopback. It returns its host:port and what it has seen so far.
 func recordingProxy(t *testing.T, m *testutil.MediaMTX, token string) (string, func() []string) {
 	target, _ := url.Parse("http://" + m.WebRTC)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
 	var seen []string
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		mu.Lock()
 		seen = append(seen, fmt.Sprintf("%s %s auth=%v", r.Method, r.URL.Path, r.Header.Get("Authorization") == "Bearer "+token))
+		// Every candidate the stream offers, in the offer or trickled
+		// after it, is on loopback.
+		for _, l := range strings.Split(string(body), "\n") {
+			if c, ok := strings.CutPrefix(strings.TrimSpace(l), "a=candidate:"); ok {
+				if f := strings.Fields(c); len(f) < 5 || !net.ParseIP(f[4]).IsLoopback() {
+					seen = append(seen, "off loopback: "+l)
+				}
+			}
+		}
 		mu.Unlock()
 		if r.URL.Path == "/old/whip" {
 			http.Redirect(w, r, "/cam/whip", http.StatusTemporaryRedirect)
@@ -237,6 +248,9 @@ func TestWHIPTrickle(t *testing.T) {
 	for _, r := range seen() {
 		if strings.HasPrefix(r, "PATCH /cam/whip/") {
 			patches++
+		}
+		if strings.HasPrefix(r, "off loopback") {
+			t.Error(r)
 		}
 	}
 	t.Logf("requests %q; STUN binding requests from the stream: %d", seen(), asked(m.UDP))
@@ -446,7 +460,7 @@ func TestWHIPKeyframeOnPLI(t *testing.T) {
 
 // TestWHIPCodecs: VP8 is published where the server takes it; H.264 to a
 // server that takes only VP8 is refused at Setup, saying so; H.265 is
-// refused before anything is sent.
+// refused before anything is sent; mediamtx takes VP9.
 func TestWHIPCodecs(t *testing.T) {
 	t.Parallel()
 	rx := testutil.StartWHIPReceiver(t, "video/VP8")
@@ -471,6 +485,18 @@ func TestWHIPCodecs(t *testing.T) {
 	}
 	if err := s.Setup("whip+" + rx.URL); !errors.Is(err, mpegserver.ErrUnknownCodec) {
 		t.Errorf("H.265 to WHIP: %v", err)
+	}
+	// mediamtx takes VP9 by WHIP.
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true})
+	if err := s.SetParameter(mpegserver.Codec("libvpx-vp9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Setup(m.WHIP("vp9", "")); err != nil {
+		t.Fatal(err)
+	}
+	pushFrames(t, s, 30, 320, 240)
+	if !m.WaitLog("[path vp9] stream is available and online, 1 track (VP9)", 1, 5*time.Second) {
+		t.Error("mediamtx did not take VP9")
 	}
 }
 
