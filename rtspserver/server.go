@@ -394,17 +394,20 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	s := h.s
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	p := s.paths[cleanPath(ctx.Path)]
 	if p == nil || p.stream == nil {
-		s.mu.Unlock()
 		return &base.Response{StatusCode: base.StatusNotFound}, nil
 	}
 	p.readers[ctx.Session] = struct{}{}
 	s.notifyLocked()
-	s.mu.Unlock()
-	// The reader gets packets from now on: a keyframe now lets it start
-	// at once instead of at the publisher's next one.
-	s.WantKeyframe(ctx.Path)
+	if fn := s.keyWant; fn != nil {
+		// A keyframe now lets the reader start at once instead of at the
+		// publisher's next one. Asked on a goroutine of its own: the
+		// publisher's packets wait for this lock until PLAY is answered,
+		// as they did before, and fn may call the relay.
+		go fn(cleanPath(ctx.Path))
+	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
