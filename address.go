@@ -151,12 +151,18 @@ var secretKeys = []string{"passphrase", "pass", "password", "pwd", "secret", "to
 const streamKeyLen = 16
 
 // Redact returns the address with any password, an SRT passphrase, a
-// secret in the query (pass=, token=, secret=, ...) and an RTMP stream key
-// (a stream name of 16 characters or more) replaced by REDACTED, for
-// printing; everything else stays as typed.
+// WHIP address's bearer token, a secret in the query (pass=, token=,
+// secret=, ...) and an RTMP stream key (a stream name of 16 characters or
+// more) replaced by REDACTED, for printing; everything else stays as
+// typed.
 func Redact(addr string) string {
 	prefix, userinfo, rest := splitUserinfo(addr)
-	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
+	user, _, hasPassword := strings.Cut(userinfo, ":")
+	switch {
+	case userinfo != "" && strings.HasPrefix(strings.ToLower(prefix), "whip+"):
+		// All of it is the bearer token.
+		addr = prefix + redacted + "@" + rest
+	case hasPassword:
 		addr = prefix + user + ":" + redacted + "@" + rest
 	}
 	if p := strings.ToLower(prefix); p == "rtmp://" || p == "rtmps://" {

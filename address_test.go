@@ -62,6 +62,8 @@ func TestParseAddressErrors(t *testing.T) {
 		"rtsp://u:secret@h/a b", "rtsp://%B9:secret@h/x", "/tmp/\xff.mp4", "rtmp://h/live", "rtmp://u:secret@h/", "srt://h",
 		"srt://h:9000?passphrase=short", "srt://h:9000?mode=listener", "srt://h:9000?x=1", "srt://u:secret@h:9000", "srt://h:9000?latency=-1",
 		"srt://h:9000?streamid=%ff",
+		"whip+http://cam.example/x/whip", "whip+http://127.0.0.1/x/whip#ice=everywhere", "whip+ftp://127.0.0.1/x",
+		"whip+http://secret%0a@127.0.0.1/x/whip", "whip+http://127.0.0.1:99999/x/whip",
 	} {
 		_, err := parseOutput(in)
 		if !errors.Is(err, ErrUnsupportedAddress) {
@@ -69,6 +71,41 @@ func TestParseAddressErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("%q: password in error %q", in, err)
+		}
+	}
+}
+
+// TestParseWHIP: the endpoint loses the token and the fragment; the token
+// is the whole user information; ICE is on loopback unless #ice=public,
+// which a host elsewhere needs.
+func TestParseWHIP(t *testing.T) {
+	for _, tc := range []struct {
+		in, endpoint, token string
+		public              bool
+	}{
+		{"whip+http://127.0.0.1:8889/cam/whip", "http://127.0.0.1:8889/cam/whip", "", false},
+		{"WHIP+HTTP://tok.en-1@localhost/cam/whip?x=1", "http://localhost/cam/whip?x=1", "tok.en-1", false},
+		{"whip+https://pub:s3cret@[::1]:8443/a/whip", "https://[::1]:8443/a/whip", "pub:s3cret", false},
+		{"whip+https://a%2Fb%3D@live.example/whip#ice=public", "https://live.example/whip", "a/b=", true},
+		{"whip+http://127.0.0.1/x#ice=loopback", "http://127.0.0.1/x", "", false},
+	} {
+		o, err := parseOutput(tc.in)
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		w := o.(*whipOutput)
+		if w.endpoint.String() != tc.endpoint || w.token != tc.token || w.public != tc.public {
+			t.Errorf("%q: endpoint %s token %q public %v", tc.in, w.endpoint, w.token, w.public)
+		}
+	}
+	for in, want := range map[string]string{
+		"whip+https://TOKEN@h/whip":           "whip+https://REDACTED@h/whip",
+		"whip+http://u:pw@h/x/whip?token=abc": "whip+http://REDACTED@h/x/whip?token=REDACTED",
+		"rtsp://h/x?access_token=abc&a=1":     "rtsp://h/x?access_token=REDACTED&a=1",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -23,6 +23,8 @@ type outputSet struct {
 	done <-chan struct{} // closed when the stream stops taking frames: no more revivals
 	fail func(error)     // ends the whole stream
 	dog  *watchdog       // the main output's, nil if it has none
+	// keyframe asks the encoder for a keyframe (rate-limited).
+	keyframe func()
 
 	mu       sync.Mutex
 	state    []outState
@@ -40,7 +42,7 @@ type outState struct {
 
 func newOutputSet(st *stream) *outputSet {
 	s := &outputSet{d: st.desc, p: st.p, cfg: st.cfg, clk: st.clk, emit: st.emit, done: st.done, fail: st.fail,
-		state: make([]outState, len(st.desc.outputs)), wake: make(chan struct{})}
+		keyframe: func() { st.keys.request() }, state: make([]outState, len(st.desc.outputs)), wake: make(chan struct{})}
 	for range st.desc.outputs {
 		s.backoffs = append(s.backoffs, newBackoff(st.clk, st.cfg.ReconnectMaxWait))
 	}
@@ -75,6 +77,9 @@ func (s *outputSet) failOutput(k int, err error) {
 	s.wakeLocked()
 	s.mu.Unlock()
 	s.emit(Event{Kind: OutputFailed, Output: Redact(o.address()), Err: err, At: s.clk.Now()})
+	if r, ok := o.(runner); ok {
+		r.stop()
+	}
 	if all {
 		s.fail(err)
 		return
@@ -101,8 +106,25 @@ func (s *outputSet) revive(k int) {
 		if err != nil {
 			return err
 		}
+		r, runs := b.out.(runner)
+		select {
+		case <-s.done: // the stream closed meanwhile: no branch to start
+			if runs {
+				r.stop()
+			}
+			return nil
+		default:
+		}
+		if runs {
+			// Before the swap, so that the keyframe the new branch waits
+			// for goes to the new session.
+			r.start(s.run(k))
+		}
 		before := socketInodes()
 		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end]); err != nil {
+			if runs {
+				r.stop()
+			}
 			return err
 		}
 		s.mu.Lock()
@@ -123,6 +145,12 @@ func (s *outputSet) revive(k int) {
 		s.mu.Unlock()
 		s.emit(Event{Kind: OutputFailed, Output: shown, Err: err, At: s.clk.Now()})
 	}
+}
+
+// run is what output k's part outside GStreamer gets from the stream:
+// the keyframe requests, and where its loss goes.
+func (s *outputSet) run(k int) outputRun {
+	return outputRun{keyframe: s.keyframe, lost: func(err error) { s.failOutput(k, err) }}
 }
 
 func (s *outputSet) wakeLocked() {

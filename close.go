@@ -55,6 +55,8 @@ func (st *stream) close(ctx context.Context) error {
 		}
 	}
 	st.p.Release()
+	// After the last packet has left: a WHIP session is DELETEd.
+	stopRunners(st.desc)
 	st.removeEmpty()
 	now := time.Now()
 	st.finished.Store(&now)

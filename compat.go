@@ -62,7 +62,7 @@ type param struct {
 
 var params = []param{
 	{key: KeyVideoAddress, alias: []string{"videoPath"}, option: "`Address(s)`, `ResetPath(s)`, `Setup(s)`",
-		doc: "`rtsp://` or `rtsps://` (`user:password@` is sent as credentials and never printed), `rtmp://host/app/stream` (FLV, H.264), `srt://host:port?streamid=…` (MPEG-TS, caller), `udp://host:port` (MPEG-TS), a `.m3u8` path (HLS), or a file (`file:///path` or a plain path); docs/outputs.md",
+		doc: "`rtsp://` or `rtsps://` (`user:password@` is sent as credentials and never printed), `rtmp://host/app/stream` (FLV, H.264), `srt://host:port?streamid=…` (MPEG-TS, caller), `udp://host:port` (MPEG-TS), `whip+http://[TOKEN@]host:port/path/whip` or `whip+https://` (WebRTC by WHIP, the token sent as a bearer token and never printed), a `.m3u8` path (HLS), or a file (`file:///path` or a plain path); docs/outputs.md",
 		get: func(v view) any { return v.Address }, set: setString(Address), show: func(v view) string { return Redact(v.Address) }},
 	{key: KeyCodecName, option: "`Codec(s)`", doc: "`libx264`/`x264` → x264enc, `libx265`/`x265` → x265enc, `libvpx` → vp8enc, `libvpx-vp9` → vp9enc, `libaom-av1` → av1enc, `libopenh264` → openh264enc, `h264_nvenc`, `h264_vaapi`, `h264_qsv`, `h264_v4l2m2m` (and `hevc_…`) → the hardware encoders; plain `h264`/`hevc` take a working hardware encoder, else x264enc/x265enc (docs/outputs.md)",
 		get: func(v view) any { return v.Codec }, set: setString(Codec), show: func(v view) string {

@@ -61,6 +61,7 @@ func TestCompileChains(t *testing.T) {
 		{"rtmp://127.0.0.1/live/x", []string{"flvmux", "rtmp2sink"}, true},
 		{"srt://127.0.0.1:9000", []string{"mpegtsmux", "srtsink"}, true},
 		{"udp://127.0.0.1:5000", []string{"mpegtsmux", "udpsink"}, true},
+		{"whip+http://127.0.0.1:8889/x/whip", []string{"capsfilter", "rtph264pay", "appsink"}, true},
 		{"/tmp/live.m3u8", []string{"hlssink2"}, true},
 		{"/tmp/out.mp4", []string{"mp4mux", "filesink"}, false},
 		{"/tmp/out.h264", []string{"capsfilter", "filesink"}, false},
@@ -195,6 +196,8 @@ func TestClassify(t *testing.T) {
 		{"udp://h:1", io, true, true, ErrPipeline},
 		{"/tmp/x.mkv", io, true, true, ErrPipeline},
 		{"/tmp/x.m3u8", open, true, false, ErrPipeline},
+		// WHIP's losses come from its peer connection, not GStreamer.
+		{"whip+http://127.0.0.1/x/whip", io, true, true, ErrPipeline},
 	} {
 		o, err := parseOutput(tc.addr)
 		if err != nil {
@@ -213,12 +216,14 @@ func TestClassify(t *testing.T) {
 // how to watch it, and holds no secret.
 func TestDescribeRedacts(t *testing.T) {
 	for addr, kind := range map[string]string{
-		"rtsp://u:s3cretpw@h:8554/x":                    "RTSP",
-		"rtmp://u:s3cretpw@h/live/x":                    "RTMP",
-		"srt://h:9000?passphrase=s3cretpw00&latency=80": "SRT",
-		"udp://h:5000":                                  "MPEG-TS over UDP",
-		"/tmp/x.m3u8":                                   "HLS",
-		"/tmp/it's.mkv":                                 "file",
+		"rtsp://u:s3cretpw@h:8554/x":                        "RTSP",
+		"rtmp://u:s3cretpw@h/live/x":                        "RTMP",
+		"srt://h:9000?passphrase=s3cretpw00&latency=80":     "SRT",
+		"udp://h:5000":                                      "MPEG-TS over UDP",
+		"whip+https://s3cretpw@h/cam/whip#ice=public":       "WHIP",
+		"whip+http://u:s3cretpw@127.0.0.1/x?token=s3cretpw": "WHIP",
+		"/tmp/x.m3u8":   "HLS",
+		"/tmp/it's.mkv": "file",
 	} {
 		o, err := parseOutput(addr)
 		if err != nil {

@@ -75,8 +75,10 @@ type Config struct {
 	// Address is where to push, and its form picks the output:
 	// rtsp://host[:port]/path or rtsps://, rtmp://host[:port]/app/stream
 	// or rtmps://, srt://host:port[?streamid=...], udp://host:port
-	// (MPEG-TS), a path ending in .m3u8 (HLS), or a file (file:///path or
-	// a plain path). user:password@ is sent as credentials and never
+	// (MPEG-TS), whip+http://[TOKEN@]host[:port]/path or whip+https://
+	// (WebRTC by WHIP), a path ending in .m3u8 (HLS), or a file
+	// (file:///path or a plain path). user:password@ is sent as
+	// credentials, a WHIP token as a bearer token, and neither is ever
 	// printed (see Redact and docs/outputs.md).
 	Address    string
 	Codec      string   // libx264, h264, x264enc, libx265, hevc, x265enc, ...

@@ -18,16 +18,18 @@ var (
 	// ErrUnknownCodec: the codec name is unknown, or its encoder is not installed.
 	ErrUnknownCodec = errors.New("mpegserver: unknown or unavailable codec")
 	// ErrUnsupportedAddress: the address names no output (a scheme other
-	// than rtsp, rtsps, rtmp, rtmps, srt, udp or file; a path is a file, or
-	// HLS when it ends in .m3u8), is malformed or has parts its output
-	// refuses, the record is the address itself, or Setup found that a
-	// file or playlist cannot be written there.
+	// than rtsp, rtsps, rtmp, rtmps, srt, udp, whip+http, whip+https or
+	// file; a path is a file, or HLS when it ends in .m3u8), is malformed
+	// or has parts its output refuses, the record is the address itself,
+	// or Setup found that a file or playlist cannot be written there.
 	ErrUnsupportedAddress = errors.New("mpegserver: unsupported address")
 	// ErrUnreachable: Setup's check that the output can take a stream
 	// failed or got no answer within the setup timeout (RTSP: an OPTIONS
 	// request; RTMP: the handshake; SRT: the induction handshake; UDP: the
-	// host's name lookup), or the sink could not open its server when the
-	// first frame went out (a *PipelineError that also matches ErrPipeline).
+	// host's name lookup; WHIP: the session, its WebRTC connection
+	// included, or a 404, 408, 429 or 5xx from the server), or the sink
+	// could not open its server when the first frame went out (a
+	// *PipelineError that also matches ErrPipeline).
 	ErrUnreachable = errors.New("mpegserver: server unreachable")
 	// ErrDisconnected: the server closed or reset the connection, or it
 	// broke, while streaming. With a *PipelineError when GStreamer saw it

@@ -48,6 +48,28 @@ type output interface {
 	describe(c Config) OutputInfo
 }
 
+// A runner is an output with a part of its own outside GStreamer (WHIP:
+// a WebRTC peer connection fed the RTP its appsink receives). reach sets
+// that part up; the stream hands it its pipeline once built (start) and
+// ends it when the output's elements stop: at Close, after a loss, or
+// when a stream that was to use it does not start (stop).
+type runner interface {
+	// sink takes each buffer of the output's last element, an appsink,
+	// on the streaming thread; b is valid only during the call.
+	sink(b []byte)
+	// start takes over what the last reach set up.
+	start(r outputRun)
+	// stop ends what reach set up or start took over (a WHIP session is
+	// DELETEd), within a short bound of its own.
+	stop()
+}
+
+// outputRun is what a runner gets from its stream.
+type outputRun struct {
+	keyframe func()      // asks the encoder for a keyframe (rate-limited: keyframe.go)
+	lost     func(error) // the output's link is lost: a loss of the stream, or of its branch
+}
+
 // facts are an output's answers to what the stream, Close and the tee
 // need to know.
 type facts struct {
@@ -70,7 +92,7 @@ type facts struct {
 // the command prints it before the first frame. Passwords are redacted.
 type OutputInfo struct {
 	Address string // the address, password redacted
-	Kind    string // "RTSP", "RTMP", "SRT", "MPEG-TS over UDP", "HLS" or "file"
+	Kind    string // "RTSP", "RTMP", "SRT", "MPEG-TS over UDP", "WHIP", "HLS" or "file"
 	// Live is true for a stream played in real time; a file is written
 	// as fast as frames come.
 	Live bool
@@ -100,6 +122,7 @@ var outputKinds = []outputKind{
 	{schemes: []string{"rtmp", "rtmps"}, parse: parseRTMP},
 	{schemes: []string{"srt"}, parse: parseSRT},
 	{schemes: []string{"udp"}, parse: parseUDP},
+	{schemes: []string{"whip+http", "whip+https"}, parse: parseWHIP},
 	{exts: []string{".m3u8"}, parse: parseHLS},
 	{parse: parseFile},
 }
@@ -143,12 +166,14 @@ func (s *Server) Outputs() ([]OutputInfo, error) {
 }
 
 // reachAll reaches every output of a description in order; the address
-// returned is the first output's.
+// returned is the first output's. When one fails, what the others set up
+// is ended.
 func reachAll(ctx context.Context, d description, c Config) (netip.AddrPort, error) {
 	var peer netip.AddrPort
 	for k, o := range d.outputs {
 		p, err := o.out.reach(ctx, c)
 		if err != nil {
+			stopRunners(d)
 			if k > 0 {
 				return peer, fmt.Errorf("record: %w", err)
 			}
@@ -159,6 +184,16 @@ func reachAll(ctx context.Context, d description, c Config) (netip.AddrPort, err
 		}
 	}
 	return peer, nil
+}
+
+// stopRunners stops the part outside GStreamer of every output that has
+// one.
+func stopRunners(d description) {
+	for _, o := range d.outputs {
+		if r, ok := o.out.(runner); ok {
+			r.stop()
+		}
+	}
 }
 
 // linkLoss is how the network sinks' errors read: one that could not

@@ -23,7 +23,8 @@ type stream struct {
 	p    *gstpipe.Pipeline
 	src  *appsrc
 	outs *outputSet
-	dog  *watchdog // nil unless the main output is watched
+	dog  *watchdog  // nil unless the main output is watched
+	keys *keyframes // keyframes asked of the encoder beyond its GOP
 
 	started  time.Time
 	finished atomic.Pointer[time.Time] // set once Close is done
@@ -55,6 +56,12 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit 
 	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure, ended: st.fail,
 		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()}}
 	st.outs = newOutputSet(st)
+	st.keys = newKeyframes(clk, st.done, func() { p.RequestKeyframe(d.countAt) })
+	if err := st.startRunners(); err != nil {
+		p.Release()
+		stopRunners(d)
+		return nil, err
+	}
 	watched := d.main().watched && peer.IsValid()
 	if watched {
 		st.dog = newWatchdog(Redact(cfg.Address), cfg, func(err error) { st.outs.failOutput(0, err) }, st.failed, st.failure)
@@ -64,6 +71,7 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit 
 	before := socketInodes()
 	if err := p.Start(st.onEvent); err != nil {
 		p.Release()
+		stopRunners(d)
 		return nil, fmt.Errorf("%w: %v", ErrPipeline, err)
 	}
 	st.started = time.Now()
@@ -71,6 +79,22 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit 
 		st.dog.start(peer, before)
 	}
 	return st, nil
+}
+
+// startRunners hands each output with a part outside GStreamer (WHIP)
+// its appsink's buffers and its stream, before the first frame.
+func (st *stream) startRunners() error {
+	for k, b := range st.desc.outputs {
+		r, ok := b.out.(runner)
+		if !ok {
+			continue
+		}
+		if err := st.p.OnSamples(b.end-1, r.sink); err != nil {
+			return fmt.Errorf("%w: %v", ErrPipeline, err)
+		}
+		r.start(st.outs.run(k))
+	}
+	return nil
 }
 
 // buildPipeline builds a spec, telling the errors apart: a property an

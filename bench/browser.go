@@ -30,25 +30,12 @@ func figBrowser() []browserRow {
 	}
 	// The measurement is a test of the webview package: it needs Chromium
 	// and a network namespace of its own, which it sets up itself.
-	cmd := exec.Command("go", "test", "-count=1", "-run", "^TestBrowserLatency$", "-v", "./webview")
-	cmd.Env = append(os.Environ(), "MPEGSERVER_BENCH_BROWSER="+strconv.Itoa(secs))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		log.Printf("figure 7: browser test failed, left out: %v\n%s", err, out.String())
-		return nil
-	}
+	lines, out := benchTest("7", "^TestBrowserLatency$", "BENCH-BROWSER ", "MPEGSERVER_BENCH_BROWSER="+strconv.Itoa(secs))
 	var rows []browserRow
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.Index(line, "BENCH-BROWSER ")
-		if i < 0 {
-			continue
-		}
+	for _, line := range lines {
 		var r browserRow
 		var p50, p99 float64
-		if _, err := fmt.Sscanf(line[i:], "BENCH-BROWSER %dx%d p50=%f p99=%f n=%d lost=%d dropped=%d",
+		if _, err := fmt.Sscanf(line, "BENCH-BROWSER %dx%d p50=%f p99=%f n=%d lost=%d dropped=%d",
 			&r.size.w, &r.size.h, &p50, &p99, &r.n, &r.lost, &r.dropped); err != nil {
 			log.Printf("figure 7: %q: %v", line, err)
 			continue
@@ -60,7 +47,29 @@ func figBrowser() []browserRow {
 		rows = append(rows, r)
 	}
 	if len(rows) == 0 {
-		log.Printf("figure 7: no browser figures (skipped: %s)", strings.TrimSpace(out.String()))
+		log.Printf("figure 7: no browser figures (skipped: %s)", strings.TrimSpace(out))
 	}
 	return rows
+}
+
+// benchTest runs tests of the webview package that print figures (they
+// need Chromium, or a namespace of their own, which they set up) and
+// returns their lines that start with prefix, from it on, and all they
+// printed; none when they fail.
+func benchTest(fig, run, prefix string, env ...string) (lines []string, out string) {
+	cmd := exec.Command("go", "test", "-count=1", "-run", run, "-v", "./webview")
+	cmd.Env = append(os.Environ(), env...)
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	if err := cmd.Run(); err != nil {
+		log.Printf("figure %s: %s failed, left out: %v\n%s", fig, run, err, b.String())
+		return nil, b.String()
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b.Bytes()))
+	for sc.Scan() {
+		if i := strings.Index(sc.Text(), prefix); i >= 0 {
+			lines = append(lines, sc.Text()[i:])
+		}
+	}
+	return lines, b.String()
 }

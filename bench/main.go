@@ -6,8 +6,10 @@
 //
 // Figures: 1 throughput (unpaced, to /dev/null), 2 blocking pacing, 3
 // latency push→decoded through the embedded RTSP server, 4 memory, 5 how
-// many real-time streams one process holds. Frames are drawn before any
-// timing starts and every contender gets the same ones.
+// many real-time streams one process holds, 6 each network output, 7 the
+// browser, 8 what metrics cost, 9 WHIP and the time to a first frame.
+// Frames are drawn before any timing starts and every contender gets the
+// same ones.
 package main
 
 import (
@@ -40,7 +42,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5,6,7,8", "which figures to run")
+	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9", "which figures to run")
 )
 
 type size struct{ w, h int }
@@ -80,6 +82,9 @@ func main() {
 	}
 	if want("8") {
 		r.metrics = figMetrics()
+	}
+	if want("9") {
+		r.whip = figWHIP(tmp)
 	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
 	fmt.Print(md)
@@ -352,9 +357,15 @@ func reader(ctx context.Context, url string, sz size, got func(idx int, at time.
 
 // readerArgs is reader with ffmpeg's input options given.
 func readerArgs(ctx context.Context, sz size, got func(idx int, at time.Time), input ...string) (*exec.Cmd, error) {
+	return readerStdin(ctx, sz, got, nil, input...)
+}
+
+// readerStdin is readerArgs with ffmpeg's standard input given.
+func readerStdin(ctx context.Context, sz size, got func(idx int, at time.Time), stdin io.Reader, input ...string) (*exec.Cmd, error) {
 	args := append([]string{"-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"}, input...)
 	args = append(args, "-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "-")
 	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	cmd.Stdin = stdin
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

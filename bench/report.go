@@ -31,6 +31,7 @@ type report struct {
 	outputs     []outRow
 	browser     []browserRow
 	metrics     metricsResult
+	whip        whipResult
 }
 
 func machineInfo() string {
@@ -167,6 +168,7 @@ func (r *report) markdown(chart string) string {
 		w("\n")
 	}
 	b.WriteString(r.metricsSection())
+	b.WriteString(r.whipSection())
 	return b.String()
 }
 

@@ -68,7 +68,8 @@ type Server struct {
 	closed   bool
 	closedCh chan struct{}
 	nextSub  int
-	gen      int // counts publishers across paths, for Track.Generation
+	gen      int               // counts publishers across paths, for Track.Generation
+	keyWant  func(path string) // OnKeyframeWanted's function
 }
 
 // Track describes the video a path's publisher sends.
@@ -400,6 +401,13 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	}
 	p.readers[ctx.Session] = struct{}{}
 	s.notifyLocked()
+	if fn := s.keyWant; fn != nil {
+		// A keyframe now lets the reader start at once instead of at the
+		// publisher's next one. Asked on a goroutine of its own: the
+		// publisher's packets wait for this lock until PLAY is answered,
+		// as they did before, and fn may call the relay.
+		go fn(cleanPath(ctx.Path))
+	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 

@@ -145,3 +145,35 @@ func TestPathsReadersAndShutdown(t *testing.T) {
 		t.Errorf("goroutines %d after Close, %d before", g, g0)
 	}
 }
+
+// TestKeyframeWanted: a reader that starts playing a path, and a
+// reader's WantKeyframe, reach the function OnKeyframeWanted set, with
+// the path's name.
+func TestKeyframeWanted(t *testing.T) {
+	s := testutil.StartRelay(t)
+	wanted := make(chan string, 4)
+	s.OnKeyframeWanted(func(path string) { wanted <- path })
+	p := publish(t, s.URL("cam"))
+	p.frame(t)
+	if err := s.WaitPublisher(testutil.Context(t, 5*time.Second), "cam"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtsptest.Read(s.URL("cam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s.WantKeyframe("/cam/")
+	for _, how := range []string{"PLAY", "WantKeyframe"} {
+		select {
+		case got := <-wanted:
+			if got != "cam" {
+				t.Errorf("%s: path %q", how, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no keyframe wanted", how)
+		}
+	}
+	s.OnKeyframeWanted(nil)
+	s.WantKeyframe("cam") // nobody to tell: nothing happens
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
@@ -330,5 +332,101 @@ func TestBrowserLatency(t *testing.T) {
 		sort.Float64s(lat)
 		fmt.Printf("BENCH-BROWSER %dx%d p50=%.1f p99=%.1f n=%d lost=%d dropped=%d\n", w, h, lat[len(lat)/2], lat[len(lat)*99/100], len(lat),
 			st.Stats.PacketsLost, st.Stats.FramesDropped)
+	}
+}
+
+// TestBrowserFirstFrame: Chromium opens the page ten times, in a new tab
+// each, at random phases of a 10-second GOP; the first frame is painted
+// a few hundred milliseconds after the navigation began, not up to a GOP
+// later. It prints the figures make bench reports (BENCH-TTFF).
+func TestBrowserFirstFrame(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	relay := testutil.StartRelay(t)
+	publishGOP(t, relay, "cam", 640, 360, 300)
+	v := startView(t, relay, 0)
+	v.Logf = nil
+	ctx := browser(t)
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	var took []float64
+	for i := 0; i < 10; i++ {
+		time.Sleep(mpegserver.KeyframeInterval + time.Duration(rnd.Int64N(int64(time.Second))))
+		tab, cancel := chromedp.NewContext(ctx)
+		if _, err := chromedp.Run(tab, chromedp.Navigate(v.URL("cam"))); err != nil {
+			t.Fatal(err)
+		}
+		var first float64
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			v, err := chromedp.Run(tab, chromedp.Evaluate[float64](`mpegserver.frames.length ? mpegserver.frames[0].at - performance.timeOrigin : -1`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v >= 0 {
+				first = v
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("navigation %d: no frame painted within 20 s", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		marks, _ := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify(mpegserver.marks, (k, v) => typeof v === "number" ? Math.round(v) : v)`))
+		cancel()
+		took = append(took, first)
+		t.Logf("navigation %d: first frame painted %.0f ms after it began; steps (ms): %s", i, first, marks)
+	}
+	sort.Float64s(took)
+	t.Logf("navigation → first painted frame over 10: min %.0f ms, p50 %.0f ms, max %.0f ms", took[0], took[5], took[9])
+	fmt.Printf("BENCH-TTFF browser p50=%.1f max=%.1f n=%d\n", took[5], took[9], len(took))
+	if took[5] > 3000 {
+		t.Errorf("first frame p50 %.0f ms after navigation (GOP 10 s: the keyframe was not asked for)", took[5])
+	}
+}
+
+// TestBrowserPlaysWHIP: the library publishes by WHIP to mediamtx, and
+// Chromium plays the stream from mediamtx's own WebRTC page, in the
+// namespace with loopback only: at the stream's size, its frames
+// advancing at the frame rate.
+func TestBrowserPlaysWHIP(t *testing.T) {
+	if !inOwnNetwork(t) {
+		return
+	}
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{WebRTC: true})
+	const w, h = 640, 360
+	publishTo(t, m.WHIP("cam", ""), w, h, 30)
+	ctx := browser(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(m.Page("cam"))); err != nil {
+		t.Fatal(err)
+	}
+	type state struct{ W, H, Frames, Dropped int }
+	read := func() state {
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const v = document.querySelector("video");
+			const q = v.getVideoPlaybackQuality();
+			return JSON.stringify({W: v.videoWidth, H: v.videoHeight, Frames: q.totalVideoFrames, Dropped: q.droppedVideoFrames}); })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st state
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for read().Frames < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("mediamtx's page plays nothing within 20 s: %+v\n%s", read(), m.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a := read()
+	time.Sleep(2 * time.Second) // two seconds of playing
+	b := read()
+	rate := float64(b.Frames-a.Frames) / 2
+	t.Logf("mediamtx's page: %dx%d, %.1f frames/s, %d dropped", b.W, b.H, rate, b.Dropped)
+	if b.W != w || b.H != h || rate < 20 {
+		t.Errorf("playing %dx%d at %.1f frames/s", b.W, b.H, rate)
 	}
 }

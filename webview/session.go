@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mpegcoder-go/mpegserver/internal/peer"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -69,8 +70,7 @@ func newWebRTCAPI(loopbackOnly bool) (*webrtcAPI, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if loopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		peer.LoopbackOnly(&se)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return &webrtcAPI{api: api, loopbackOnly: loopbackOnly}, nil
@@ -90,6 +90,10 @@ type session struct {
 	done   chan struct{}
 	gateMu sync.Mutex
 	gated  bool // waiting for a keyframe: nothing is sent until one starts
+	// up is closed when the peer connection is; pion drops what is
+	// written before, so the writer waits for it.
+	up     chan struct{}
+	upOnce sync.Once
 	drops  atomic.Int64
 	sent   atomic.Int64
 }
@@ -122,7 +126,8 @@ func (s *Server) open(path, offer string) (answer, id string, err error) {
 		return "", "", &httpError{http.StatusServiceUnavailable, fmt.Sprintf("%d viewers already (the most at once)", s.maxSessions())}
 	}
 	id = newID()
-	x := &session{s: s, id: id, path: path, codec: tr.Codec, ch: make(chan genPacket, queuePackets), done: make(chan struct{}), gated: true}
+	x := &session{s: s, id: id, path: path, codec: tr.Codec, ch: make(chan genPacket, queuePackets), done: make(chan struct{}), gated: true,
+		up: make(chan struct{})}
 	s.sessions[id] = x // reserves the place while the answer is made
 	s.mu.Unlock()
 	answer, err = x.negotiate(offer, capab)
@@ -131,6 +136,10 @@ func (s *Server) open(path, offer string) (answer, id string, err error) {
 		return "", "", err
 	}
 	x.unsub = s.Relay.Subscribe(path, x.onPacket)
+	// Ask for the keyframe the viewer starts at now, not once it has
+	// connected: it waits in the queue meanwhile (write), so the first
+	// frame goes out the moment the connection is up.
+	s.Relay.WantKeyframe(path)
 	go x.write()
 	s.logf("webview: session %s on /%s: %s to %s", id, path, tr.Codec, "viewer")
 	return answer, id, nil
@@ -160,20 +169,14 @@ func (x *session) negotiate(offer string, capab webrtc.RTPCodecCapability) (stri
 	if err != nil {
 		return "", err
 	}
-	go func() { // RTCP must be read for the interceptors (NACK, reports) to work
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	go peer.KeyframeRequests(sender, func() { x.s.Relay.WantKeyframe(x.path) })
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		switch st {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
 			go x.close("connection " + st.String())
 		case webrtc.PeerConnectionStateConnected:
 			x.s.logf("webview: session %s connected", x.id)
+			x.upOnce.Do(func() { close(x.up) })
 		}
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -239,9 +242,10 @@ func (x *session) onPacket(tr rtspserver.Track, pkt *rtp.Packet) {
 	case x.ch <- genPacket{pkt: c, gen: tr.Generation}:
 	default:
 		// Behind: what follows would not decode; start again at the next
-		// keyframe rather than show corrupt frames.
+		// keyframe, asked for now, rather than show corrupt frames.
 		x.drops.Add(1)
 		x.gated = true
+		go x.s.Relay.WantKeyframe(x.path)
 	}
 }
 
@@ -264,6 +268,11 @@ func (x *session) write() {
 		started   bool
 		frameStep uint32 = 3000 // 90 kHz at 30 fps, until measured
 	)
+	select {
+	case <-x.up:
+	case <-x.done:
+		return
+	}
 	for {
 		var gp genPacket
 		select {

@@ -3,28 +3,29 @@ package webview_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 	"github.com/mpegcoder-go/mpegserver/rtspserver"
 	"github.com/mpegcoder-go/mpegserver/webview"
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
 
-// player is a WHEP player in Go (pion), on loopback only: it records the
+// player is a WHEP player in Go (testutil.PlayWHEP): it records the
 // H.264 access units it receives.
 type player struct {
 	pc       *webrtc.PeerConnection
@@ -33,74 +34,33 @@ type player struct {
 	aus      [][][]byte
 	got      chan struct{}
 	answer   string
+	answered time.Time // when the answer came
+	first    time.Time // when the first access unit was whole
 }
 
 func whepPlay(t *testing.T, endpoint string) (*player, *http.Response) {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &player{pc: pc, got: make(chan struct{}, 1)}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		dec := &rtph264.Decoder{}
-		if err := dec.Init(); err != nil {
-			return
+	p := &player{got: make(chan struct{}, 1)}
+	wp, res, err := testutil.PlayWHEP(endpoint, func(au [][]byte, at time.Time) {
+		p.mu.Lock()
+		if len(p.aus) == 0 {
+			p.first = at
 		}
-		for {
-			pkt, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			au, err := dec.Decode(pkt)
-			if err != nil {
-				continue
-			}
-			p.mu.Lock()
-			p.aus = append(p.aus, au)
-			p.mu.Unlock()
-			select {
-			case p.got <- struct{}{}:
-			default:
-			}
+		p.aus = append(p.aus, au)
+		p.mu.Unlock()
+		select {
+		case p.got <- struct{}{}:
+		default:
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	res, err := http.Post(endpoint, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
+	if wp == nil {
 		return nil, res
 	}
-	p.location, p.answer = res.Header.Get("Location"), string(body)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.answer}); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = wp.PC.Close() })
+	p.pc, p.location, p.answer, p.answered = wp.PC, wp.Location, wp.Answer, wp.Answered
 	return p, res
 }
 
@@ -179,12 +139,34 @@ type publisher struct {
 
 // publish starts a publisher until the test ends (or stop is called).
 func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) *publisher {
+	return publishGOP(t, relay, path, w, h, 30)
+}
+
+// publishGOP is publish with a GOP of its own. The relay's readers ask
+// the publisher for a keyframe as they join, as mpegserver push wires it.
+func publishGOP(t testing.TB, relay *rtspserver.Server, path string, w, h, gop int) *publisher {
 	t.Helper()
-	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
-	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(30), mpegserver.FrameAhead(1)); err != nil {
+	pb := publishTo(t, relay.URL(path), w, h, gop)
+	relay.OnKeyframeWanted(func(p string) {
+		if p == path {
+			pb.s.RequestKeyframe()
+		}
+	})
+	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
 		t.Fatal(err)
 	}
-	if err := pb.s.Setup(relay.URL(path)); err != nil {
+	return pb
+}
+
+// publishTo starts a publisher to any address until the test ends (or
+// stop is called).
+func publishTo(t testing.TB, addr string, w, h, gop int) *publisher {
+	t.Helper()
+	pb := &publisher{s: mpegserver.New(), at: map[int]float64{}}
+	if err := pb.s.SetParameter(mpegserver.Size(w, h), mpegserver.GOPSize(gop), mpegserver.FrameAhead(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.s.Setup(addr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -208,9 +190,6 @@ func publish(t testing.TB, relay *rtspserver.Server, path string, w, h int) *pub
 	var once sync.Once
 	pb.stop = func() { once.Do(func() { cancel(); <-done; _ = pb.s.Close() }) }
 	t.Cleanup(pb.stop)
-	if err := relay.WaitPublisher(testutil.Context(t, 10*time.Second), path); err != nil {
-		t.Fatal(err)
-	}
 	return pb
 }
 
@@ -399,3 +378,50 @@ func viewerGoroutines() int {
 	}
 	return n
 }
+
+// TestFirstFrameAtOnce: ten WHEP players join at random phases of a
+// 10-second GOP; each gets its first whole frame within a few frame
+// periods of its answer, because the viewer's connection asks the
+// publisher for a keyframe. It prints the figures make bench reports
+// (BENCH-TTFF).
+func TestFirstFrameAtOnce(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	publishGOP(t, relay, "cam", 320, 240, 300)
+	v := startView(t, relay, 0)
+	v.Logf = nil
+	if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserver.PathInfo) bool { return i.Frames >= 20 }); err != nil {
+		t.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 20))
+	var took []time.Duration
+	for i := 0; i < 10; i++ {
+		// A random phase of the GOP and of the frame period; never
+		// within the publisher's keyframe interval of the last join.
+		time.Sleep(mpegserver.KeyframeInterval + time.Duration(rnd.Int64N(int64(time.Second))))
+		p, res := whepPlay(t, v.URL("cam")+"/whep")
+		if p == nil {
+			t.Fatalf("POST: %s", res.Status)
+		}
+		p.waitAUs(t, 1, 10*time.Second)
+		p.mu.Lock()
+		d := p.first.Sub(p.answered)
+		p.mu.Unlock()
+		took = append(took, d)
+		if !p.firstAUIsKeyframe() {
+			t.Errorf("join %d: the first access unit is not a keyframe", i)
+		}
+		_ = p.pc.Close()
+		req, _ := http.NewRequest(http.MethodDelete, "http://"+v.Addr()+p.location, nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}
+	slices.Sort(took)
+	t.Logf("answer → first frame over 10 joins: min %v, p50 %v, max %v", took[0].Round(time.Millisecond), took[5].Round(time.Millisecond), took[9].Round(time.Millisecond))
+	fmt.Printf("BENCH-TTFF whep p50=%.1f max=%.1f n=%d\n", ms(took[5]), ms(took[9]), len(took))
+	if took[9] > time.Second {
+		t.Errorf("a player waited %v for its first frame (GOP 10 s: the keyframe was not asked for)", took[9])
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

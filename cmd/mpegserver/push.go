@@ -18,7 +18,8 @@ import (
 )
 
 const pushSummary = `Serves frames to ADDRESS: rtsp://host:port/path, rtmp://host/app/stream,
-srt://host:port, udp://host:port (MPEG-TS), a .m3u8 path (HLS), or a file;
+srt://host:port, udp://host:port (MPEG-TS), whip+http://[TOKEN@]host:port/path/whip
+(WebRTC, WHIP; whip+https://, #ice=public for a server elsewhere), a .m3u8 path (HLS), or a file;
 --record FILE writes the same stream to a file too. Without ADDRESS it
 starts an RTSP server on --listen and serves to its --path.
 
@@ -157,6 +158,14 @@ func runPush(e env, args []string) error {
 		defer view.Close()
 		addr = relay.URL(*pf.path)
 		collected = append(collected, metrics.NewRelayCollector(relay, view.s))
+		// A reader or browser viewer that joins starts at a keyframe
+		// asked for then, not at the GOP's next one.
+		path := strings.Trim(*pf.path, "/")
+		relay.OnKeyframeWanted(func(p string) {
+			if p == path {
+				s.RequestKeyframe()
+			}
+		})
 	}
 	if err := pf.svc.serveMetrics(run, e, checks, collected...); err != nil {
 		return err

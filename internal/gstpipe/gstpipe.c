@@ -487,12 +487,3 @@ void ms_drop_until_keyframe(GstElement *first) {
 	gst_object_unref(sink);
 }
 
-// ms_request_keyframe asks the encoder upstream of a linked element for a
-// keyframe now (an upstream event, pushed from its sink pad).
-void ms_request_keyframe(GstElement *first) {
-	GstPad *sink = gst_element_get_static_pad(first, "sink");
-	if (sink == NULL)
-		return;
-	gst_pad_push_event(sink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
-	gst_object_unref(sink);
-}

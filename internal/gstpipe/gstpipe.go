@@ -170,6 +170,8 @@ type Pipeline struct {
 	pool       *C.GstBufferPool
 	bt709      C.int
 	flowHandle cgo.Handle
+	samples    map[int]cgo.Handle // appsink handlers by element index (OnSamples)
+	handles    []cgo.Handle       // every sample handle made, deleted at Release
 	stop       chan struct{}
 	busDone    chan struct{}
 	watching   bool // the bus watcher runs (Start was called)
@@ -490,6 +492,10 @@ func (p *Pipeline) Release() {
 		p.flowHandle.Delete()
 		p.flowHandle = 0
 	}
+	for _, h := range p.handles {
+		h.Delete() // nor do appsinks
+	}
+	p.handles, p.samples = nil, nil
 	// Drop the Go wrappers' references now; otherwise each closed pipeline
 	// keeps its bus's file descriptors and its memory until a garbage
 	// collection. The finalizer is cleared first so the reference is never
@@ -661,6 +667,14 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 	if err := linkChain(fresh); err != nil {
 		return fail(err)
 	}
+	p.mu.RLock()
+	for i, e := range fresh {
+		if h, ok := p.samples[start+i]; ok {
+			// The appsink's reader carries on with the new element.
+			C.ms_sample_callbacks(elemPtr(e), C.uintptr_t(h))
+		}
+	}
+	p.mu.RUnlock()
 	// Started before the tee feeds it, sinks first, so no frame meets an
 	// element not yet running.
 	for i := len(fresh) - 1; i >= 0; i-- {
@@ -674,7 +688,7 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
 	}
 	counts := C.ms_watch_output(elemPtr(fresh[0]), 0)
-	C.ms_request_keyframe(elemPtr(fresh[0]))
+	C.ms_request_keyframe(elemPtr(fresh[0]), 1)
 
 	p.mu.Lock()
 	old0 := p.branches[k]

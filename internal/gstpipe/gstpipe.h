@@ -8,6 +8,7 @@
 #include <gst/gst.h>
 
 #include "latency.h"
+#include "samples.h"
 
 char *ms_set_arg(GstElement *e, const char *name, const char *value);
 char *ms_get_arg(GstElement *e, const char *name);
@@ -50,7 +51,6 @@ void ms_bus_wake(GstBus *bus);
 void ms_forward_messages(GstElement *pipe);
 int ms_branch_detach(GstElement *tee, GstElement *first);
 void ms_drop_until_keyframe(GstElement *first);
-void ms_request_keyframe(GstElement *first);
 
 void ms_quiet_gio(void);
 void ms_trim_heap(void);
