@@ -148,8 +148,10 @@ func probeStream(t *testing.T, s *mpegserver.Server, next func() ([]byte, bool))
 		}
 	}
 	// A frame lost on the way makes ffprobe take Replay's first extra
-	// frame, ten seconds after the last, for one of the stream's.
-	if span := rec.Span(); p.Packets > 0 && hi-lo != span {
+	// frame, ten seconds after the last, for one of the stream's. (Its
+	// time stamps follow the relay's sender reports once one comes, which
+	// can move them a little from the RTP ones: only seconds count.)
+	if span := rec.Span(); p.Packets > 0 && hi-lo > span+5*90000 {
 		t.Errorf("ffprobe's packets span %d ticks, the stream's %d: frames were lost on the way to it", hi-lo, span)
 	}
 	slices.Sort(pts)

@@ -77,9 +77,8 @@ func (r *Recording) Frames() int {
 	return n
 }
 
-// Span is how far the last access unit recorded is from the first, in
-// the stream's clock (90 kHz for video): what a reader that got every one
-// sees between its lowest and highest time stamp.
+// Span is how far apart the lowest and the highest RTP time stamp
+// recorded are, in the stream's clock (90 kHz for video).
 func (r *Recording) Span() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
