@@ -376,12 +376,12 @@ func TestReconnectNonBlockingDoesNotSpin(t *testing.T) {
 	}
 }
 
-// TestFaultCyclesDoNotLeak: 30 cuts of the connection, each healed by a
+// TestFaultCyclesDoNotLeak: 20 cuts of the connection, each healed by a
 // reconnection, leave goroutines and file descriptors where they were
 // (the garbage collector off while cycling). A leak of anything per cycle,
-// or every few cycles, shows over 30 as well as over more.
+// or every few cycles, shows over 20 as well as over more.
 func TestFaultCyclesDoNotLeak(t *testing.T) {
-	const cycles = 30
+	const cycles = 20
 	relay := testutil.StartRelay(t)
 	px := testutil.StartProxy(t, relay.Addr())
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(1), mpegserver.Reconnect(true),
@@ -450,7 +450,7 @@ func TestFaultCyclesDoNotLeak(t *testing.T) {
 		t.Errorf("leak over %d fault cycles: goroutines %d -> %d, fds %d -> %d", cycles, g0, g1, fd0, fd1)
 	}
 	// A pipeline's native memory is a few MB (encoder, pool): a leak of
-	// one per cycle would show as 60 MB and more.
+	// one per cycle would show as 40 MB and more.
 	if rss1-rss0 > 15 && !raceEnabled {
 		t.Errorf("RSS grew %.1f MB over %d fault cycles", rss1-rss0, cycles)
 	}
