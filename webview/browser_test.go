@@ -388,7 +388,7 @@ func TestBrowserFirstFrame(t *testing.T) {
 // TestBrowserPlaysWHIP: the library publishes by WHIP to mediamtx, and
 // Chromium plays the stream from mediamtx's own WebRTC page, in the
 // namespace with loopback only: at the stream's size, its frames
-// advancing at the frame rate.
+// advancing at about the frame rate.
 func TestBrowserPlaysWHIP(t *testing.T) {
 	if !inOwnNetwork(t) {
 		return
@@ -421,12 +421,19 @@ func TestBrowserPlaysWHIP(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Sixty frames more: two seconds at the frame rate. Twice that leaves
+	// room for a loaded machine; a stream that stalls or plays at a
+	// fraction of its rate takes far longer.
 	a := read()
-	time.Sleep(2 * time.Second) // two seconds of playing
-	b := read()
-	rate := float64(b.Frames-a.Frames) / 2
-	t.Logf("mediamtx's page: %dx%d, %.1f frames/s, %d dropped", b.W, b.H, rate, b.Dropped)
-	if b.W != w || b.H != h || rate < 20 {
-		t.Errorf("playing %dx%d at %.1f frames/s", b.W, b.H, rate)
+	t0 := time.Now()
+	b := a
+	for b.Frames < a.Frames+60 && time.Since(t0) < 4*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		b = read()
+	}
+	took := time.Since(t0)
+	t.Logf("mediamtx's page: %dx%d, %d frames in %v, %d dropped", b.W, b.H, b.Frames-a.Frames, took.Round(time.Millisecond), b.Dropped)
+	if b.W != w || b.H != h || b.Frames < a.Frames+60 {
+		t.Errorf("playing %dx%d: %d frames in %v, want 60 within 4 s", b.W, b.H, b.Frames-a.Frames, took.Round(time.Millisecond))
 	}
 }
