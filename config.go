@@ -58,6 +58,7 @@ var DefaultFrameRate = Rational{30, 1}
 // mistakes and overflows, not unusual but legitimate settings.
 const (
 	maxDimension  = 16384
+	maxStride     = 4 * maxDimension * 4 // four times the widest row
 	maxGOPSize    = 1 << 16
 	maxBFrames    = 16 // x264 and x265 refuse more
 	maxFrameAhead = 1 << 12
@@ -80,17 +81,28 @@ type Config struct {
 	// (file:///path or a plain path). user:password@ is sent as
 	// credentials, a WHIP token as a bearer token, and neither is ever
 	// printed (see Redact and docs/outputs.md).
-	Address    string
-	Codec      string   // libx264, h264, x264enc, libx265, hevc, x265enc, ...
-	Threads    int      // encoder threads, 0 = automatic
-	BitRate    float64  // Kb/s, Kb = 1024 bit
-	Width      int      // output width
-	Height     int      // output height
-	WidthSrc   int      // frame width; 0 = Width
-	HeightSrc  int      // frame height; 0 = Height
-	GOPSize    int      // frames from one keyframe to the next
-	MaxBFrames int      // consecutive B-frames, 0 = none
-	FrameRate  Rational // frames per second, exact
+	Address   string
+	Codec     string  // libx264, h264, x264enc, libx265, hevc, x265enc, ...
+	Threads   int     // encoder threads, 0 = automatic
+	BitRate   float64 // Kb/s, Kb = 1024 bit
+	Width     int     // output width
+	Height    int     // output height
+	WidthSrc  int     // frame width; 0 = Width
+	HeightSrc int     // frame height; 0 = Height
+	// SourceFormat is the layout of frames served as bytes (ServeFrame):
+	// packed RGB by default, or a camera's own (NV12, YUYV422, ...). 4:2:0
+	// frames go to the encoder with one copy and no conversion; others
+	// are converted by libyuv as they are copied in. Not a parameter of
+	// the original, which took packed RGB only.
+	SourceFormat PixelFormat
+	// SourceStride is the bytes from one row of a served frame to the
+	// next (V4L2's bytesperline), for rows padded beyond their pixels; the
+	// chroma rows of YUV420P and YUVJ420P are half as far apart, NV12's
+	// as far. 0: rows packed tightly.
+	SourceStride int
+	GOPSize      int      // frames from one keyframe to the next
+	MaxBFrames   int      // consecutive B-frames, 0 = none
+	FrameRate    Rational // frames per second, exact
 	// FrameAhead is how many frames may be served ahead of play time before
 	// ServeFrameBlock waits; AutoFrameAhead follows 2 × GOPSize. Ahead()
 	// gives the value in force.
@@ -176,10 +188,11 @@ func (c Config) SourceSize() (w, h int) {
 	return w, h
 }
 
-// FrameSize is the byte length of one packed RGB source frame.
+// FrameSize is the byte length of one source frame in SourceFormat,
+// SourceStride included (heightSrc × widthSrc × 3 for packed RGB).
 func (c Config) FrameSize() int {
 	w, h := c.SourceSize()
-	return w * h * 3
+	return c.SourceFormat.frameSize(w, h, c.SourceStride)
 }
 
 // Ahead is the frames-ahead value in force: FrameAhead, or 2 × GOPSize
@@ -214,6 +227,12 @@ func (c Config) Validate() error {
 	}
 	inRange("widthSrc", c.WidthSrc, 0, maxDimension)
 	inRange("heightSrc", c.HeightSrc, 0, maxDimension)
+	if c.SourceFormat < 0 || c.SourceFormat >= numPixelFormats {
+		bad("source format %d (want one of %s)", int(c.SourceFormat), strings.Join(PixelFormatNames(), ", "))
+	} else if ws, _ := c.SourceSize(); c.SourceStride != 0 && (c.SourceStride < c.SourceFormat.minStride(ws) || c.SourceStride > maxStride) {
+		bad("source stride %d: a %s row %d pixels wide needs %d to %d bytes (0: packed tightly)",
+			c.SourceStride, c.SourceFormat, ws, c.SourceFormat.minStride(ws), maxStride)
+	}
 	inRange("GOPSize", c.GOPSize, 1, maxGOPSize)
 	inRange("maxBframe", c.MaxBFrames, 0, maxBFrames)
 	if c.MaxBFrames > 0 && c.MaxBFrames >= c.GOPSize {

@@ -69,7 +69,7 @@ func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element
 		return fmt.Errorf("%w: %v", ErrPipeline, err)
 	}
 	w, h := d.srcW, d.srcH
-	frame := gstpipe.Frame{Data: make([]byte, w*h*3), W: w, H: h, Stride: w * 3, BPP: 3}
+	frame := gstpipe.Frame{Format: gstpipe.Gray, W: w, H: h, Planes: [3][]byte{make([]byte, w*h)}, Strides: [3]int{w}}
 	if err := p.Push(frame, 0, time.Second/30, 0); err != nil && !errors.Is(err, gstpipe.ErrFlushing) {
 		return fmt.Errorf("%w: %v", ErrPipeline, err)
 	}

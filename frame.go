@@ -3,28 +3,60 @@ package mpegserver
 import (
 	"fmt"
 	"image"
+	"image/draw"
 	"reflect"
 	"sync"
 
 	"github.com/mpegcoder-go/mpegserver/internal/gstpipe"
 )
 
-// rgbFrame checks a packed RGB frame of w × h.
-func rgbFrame(b []byte, w, h int) (gstpipe.Frame, error) {
-	if b == nil {
-		return gstpipe.Frame{}, fmt.Errorf("%w: nil frame (want %d×%d×3 = %d bytes of packed RGB)", ErrFrameSize, w, h, w*h*3)
-	}
-	if len(b) != w*h*3 {
-		return gstpipe.Frame{}, fmt.Errorf("%w: %d bytes, want %d×%d×3 = %d (heightSrc × widthSrc × RGB)",
-			ErrFrameSize, len(b), h, w, w*h*3)
-	}
-	return gstpipe.Frame{Data: b, W: w, H: h, Stride: w * 3, BPP: 3}, nil
+// source is what a served frame must be: the configured size, format and
+// stride.
+type source struct {
+	w, h   int
+	format PixelFormat
+	stride int // SourceStride: 0 for rows packed tightly
 }
 
-// rgbPool recycles conversion buffers for images without a fast path.
-var rgbPool sync.Pool
+func sourceOf(c Config) source {
+	w, h := c.SourceSize()
+	return source{w: w, h: h, format: c.SourceFormat, stride: c.SourceStride}
+}
+
+// bytesFrame checks a frame served as bytes and splits it into its
+// planes. With rows packed tightly its length must be exactly a frame's;
+// with a stride, the last row may stop where its pixels do.
+func bytesFrame(b []byte, src source) (gstpipe.Frame, error) {
+	layout := pixelFormats[src.format].layout
+	ps, n, size := gstpipe.Layout(layout, src.w, src.h, src.stride)
+	last := ps[n-1]
+	least := last.Offset + (last.Rows-1)*last.Stride + last.RowBytes
+	if b == nil || len(b) < least || len(b) > size {
+		what := fmt.Sprintf("a %d×%d %s frame (widthSrc × heightSrc, SourceFormat) is %d bytes", src.w, src.h, src.format, size)
+		if src.stride > 0 {
+			what += fmt.Sprintf(" with rows %d bytes apart (%d without the last row's padding)", src.stride, least)
+		}
+		if b == nil {
+			return gstpipe.Frame{}, fmt.Errorf("%w: nil frame; %s", ErrFrameSize, what)
+		}
+		return gstpipe.Frame{}, fmt.Errorf("%w: %d bytes; %s", ErrFrameSize, len(b), what)
+	}
+	f := gstpipe.Frame{Format: layout, W: src.w, H: src.h}
+	for i, p := range ps[:n] {
+		f.Planes[i], f.Strides[i] = b[p.Offset:], p.Stride
+	}
+	return f, nil
+}
+
+// rgbaPool recycles the images drawn for image types without a direct
+// path.
+var rgbaPool sync.Pool
 
 // imageFrame adapts an image of w × h; release returns any buffer it took.
+// Images libyuv reads as they are (RGBA, NRGBA, Gray, YCbCr 4:2:0, 4:2:2,
+// 4:4:4) are handed to C in their own memory, their planes checked first:
+// an image built by hand can have a short Pix or a bad stride. Any other
+// image is drawn into an RGBA image first (image/draw).
 func imageFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err error) {
 	if img == nil {
 		return gstpipe.Frame{}, nil, fmt.Errorf("%w: nil image", ErrFrameSize)
@@ -37,46 +69,68 @@ func imageFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err
 		return gstpipe.Frame{}, nil, fmt.Errorf("%w: image is %d×%d, want %d×%d (widthSrc × heightSrc)",
 			ErrFrameSize, b.Dx(), b.Dy(), w, h)
 	}
-	// Fast paths hand the image's own memory to C, which drops alpha
-	// while copying: no Go allocation.
+	none := func() {}
+	f = gstpipe.Frame{W: w, H: h}
 	switch m := img.(type) {
 	case *image.RGBA:
-		f, err := rgbxFrame(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), w, h, img)
-		return f, func() {}, err
+		f.Format, f.Planes[0], f.Strides[0] = gstpipe.RGBA, m.Pix, m.Stride
 	case *image.NRGBA:
-		f, err := rgbxFrame(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), w, h, img)
-		return f, func() {}, err
-	}
-	buf, _ := rgbPool.Get().(*[]byte)
-	if buf == nil || cap(*buf) < w*h*3 {
-		s := make([]byte, w*h*3)
-		buf = &s
-	}
-	px := (*buf)[:w*h*3]
-	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			px[i], px[i+1], px[i+2] = byte(r>>8), byte(g>>8), byte(bl>>8)
-			i += 3
+		f.Format, f.Planes[0], f.Strides[0] = gstpipe.RGBA, m.Pix, m.Stride
+	case *image.Gray:
+		f.Format, f.Planes[0], f.Strides[0] = gstpipe.Gray, m.Pix, m.Stride
+	case *image.NYCbCrA:
+		return imageFrame(&m.YCbCr, w, h)
+	case *image.YCbCr:
+		if ok := ycbcrFrame(m, &f); ok {
+			break
 		}
+		return drawnFrame(img, w, h)
+	default:
+		return drawnFrame(img, w, h)
 	}
-	return gstpipe.Frame{Data: px, W: w, H: h, Stride: w * 3, BPP: 3}, func() { rgbPool.Put(buf) }, nil
+	if err := f.Check(); err != nil {
+		return gstpipe.Frame{}, nil, fmt.Errorf("%w: %T: %v", ErrFrameSize, img, err)
+	}
+	return f, none, nil
 }
 
-// rgbxFrame checks that 4-byte pixels of w × h starting at off, rows
-// stride apart, lie inside pix before C reads them: an image built by hand
-// can have a short Pix or a bad stride.
-func rgbxFrame(pix []byte, stride, off, w, h int, img image.Image) (gstpipe.Frame, error) {
-	if stride < 4*w {
-		return gstpipe.Frame{}, fmt.Errorf("%w: %T stride %d is less than 4 × width %d", ErrFrameSize, img, stride, w)
+// ycbcrFrame takes a YCbCr image's planes as they are when libyuv reads
+// its subsampling and the image starts on a chroma sample (a sub-image
+// cut at an odd pixel shares its first chroma sample with a pixel left
+// out).
+func ycbcrFrame(m *image.YCbCr, f *gstpipe.Frame) bool {
+	odd := func(v int) bool { return v%2 != 0 }
+	switch {
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio444:
+		f.Format = gstpipe.J444
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio422 && !odd(m.Rect.Min.X):
+		f.Format = gstpipe.J422
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio420 && !odd(m.Rect.Min.X) && !odd(m.Rect.Min.Y):
+		f.Format = gstpipe.J420
+	default:
+		return false
 	}
-	// Compared without multiplying: a huge stride must not overflow into
-	// a small product.
-	avail, last := len(pix)-off, 4*w
-	if off < 0 || avail < last || (h > 1 && stride > (avail-last)/(h-1)) {
-		return gstpipe.Frame{}, fmt.Errorf("%w: %T Pix holds %d bytes, too few for %d×%d pixels with rows %d bytes apart",
-			ErrFrameSize, img, len(pix), w, h, stride)
+	f.Planes = [3][]byte{m.Y, m.Cb, m.Cr}
+	f.Strides = [3]int{m.YStride, m.CStride, m.CStride}
+	return true
+}
+
+// drawnFrame draws any image into a pooled RGBA image. An image whose
+// own methods fail on it (a YCbCr with short planes, any type built by
+// hand) is refused with ErrFrameSize rather than let its panic end the
+// caller's stream.
+func drawnFrame(img image.Image, w, h int) (f gstpipe.Frame, release func(), err error) {
+	m, _ := rgbaPool.Get().(*image.RGBA)
+	if m == nil || m.Rect.Dx() != w || m.Rect.Dy() != h {
+		m = image.NewRGBA(image.Rect(0, 0, w, h))
 	}
-	return gstpipe.Frame{Data: pix[off:], W: w, H: h, Stride: stride, BPP: 4}, nil
+	defer func() {
+		if p := recover(); p != nil {
+			rgbaPool.Put(m)
+			f, release, err = gstpipe.Frame{}, nil, fmt.Errorf("%w: %T cannot be read: %v", ErrFrameSize, img, p)
+		}
+	}()
+	draw.Draw(m, m.Rect, img, img.Bounds().Min, draw.Src)
+	f = gstpipe.Frame{Format: gstpipe.RGBA, W: w, H: h, Planes: [3][]byte{m.Pix}, Strides: [3]int{m.Stride}}
+	return f, func() { rgbaPool.Put(m) }, nil
 }

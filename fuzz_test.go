@@ -133,22 +133,55 @@ func FuzzParseAddress(f *testing.F) {
 	})
 }
 
-// FuzzImageFrame: whatever an *image.RGBA claims (Pix length, stride,
-// bounds), the frame handed to C either is refused or lies inside Pix.
+// FuzzImageFrame: whatever an *image.RGBA, *image.Gray or *image.YCbCr
+// claims (plane lengths, strides, bounds, subsampling), the frame handed
+// to C either is refused or lies inside the image's own planes.
 func FuzzImageFrame(f *testing.F) {
-	f.Add(320*240*4, 320*4, 0, 0, 320, 240)
-	f.Add(100, 320*4, 0, 0, 320, 240)
-	f.Add(320*240*4, 0, 0, 0, 320, 240)
-	f.Add(320*240*4, -1280, 0, 0, 320, 240)
-	f.Add(400*300*4, 400*4, 40, 30, 360, 270)
-	f.Fuzz(func(t *testing.T, n, stride, x0, y0, x1, y1 int) {
-		if n < 0 || n > 1<<22 {
+	f.Add(uint8(0), 320*240*4, 0, 320*4, 0, 0, 0, 320, 240)
+	f.Add(uint8(0), 100, 0, 320*4, 0, 0, 0, 320, 240)
+	f.Add(uint8(0), 320*240*4, 0, 0, 0, 0, 0, 320, 240)
+	f.Add(uint8(0), 320*240*4, 0, -1280, 0, 0, 0, 320, 240)
+	f.Add(uint8(0), 400*300*4, 0, 400*4, 0, 40, 30, 360, 270)
+	f.Add(uint8(1), 320*240, 0, 320, 0, 0, 0, 320, 240)
+	f.Add(uint8(2), 320*240, 160*120, 320, 160, 0, 0, 320, 240)
+	f.Add(uint8(3), 321*241, 161*241, 321, 161, 1, 1, 322, 242)
+	f.Add(uint8(4), 320*240, 320*240-1, 320, 320, 0, 0, 320, 240)
+	f.Fuzz(func(t *testing.T, kind uint8, n, cn, stride, cstride, x0, y0, x1, y1 int) {
+		if n < 0 || n > 1<<22 || cn < 0 || cn > 1<<22 {
 			return
 		}
-		m := &image.RGBA{Pix: make([]byte, n), Stride: stride, Rect: image.Rect(x0, y0, x1, y1)}
-		w, h := m.Rect.Dx(), m.Rect.Dy()
+		r := image.Rect(x0, y0, x1, y1)
+		w, h := r.Dx(), r.Dy()
 		if w <= 0 || h <= 0 || w > 1<<12 || h > 1<<12 {
 			return
+		}
+		// Each plane's bytes a row and rows, as the format lays it out.
+		type plane struct {
+			b              []byte
+			rowBytes, rows int
+		}
+		cw, ch := (w+1)/2, (h+1)/2
+		var m image.Image
+		var planes []plane
+		switch kind % 5 {
+		case 0:
+			rgba := &image.RGBA{Pix: make([]byte, n), Stride: stride, Rect: r}
+			m, planes = rgba, []plane{{rgba.Pix, 4 * w, h}}
+		case 1:
+			g := &image.Gray{Pix: make([]byte, n), Stride: stride, Rect: r}
+			m, planes = g, []plane{{g.Pix, w, h}}
+		default:
+			ratio := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio444}[kind%5-2]
+			y := &image.YCbCr{Y: make([]byte, n), Cb: make([]byte, cn), Cr: make([]byte, cn), YStride: stride, CStride: cstride,
+				SubsampleRatio: ratio, Rect: r}
+			cr, crows := cw, ch
+			switch ratio {
+			case image.YCbCrSubsampleRatio422:
+				crows = h
+			case image.YCbCrSubsampleRatio444:
+				cr, crows = w, h
+			}
+			m, planes = y, []plane{{y.Y, w, h}, {y.Cb, cr, crows}, {y.Cr, cr, crows}}
 		}
 		fr, release, err := imageFrame(m, w, h)
 		if err != nil {
@@ -158,8 +191,18 @@ func FuzzImageFrame(f *testing.F) {
 			return
 		}
 		release()
-		if fr.Stride < 4*fr.W || (fr.H-1)*fr.Stride+4*fr.W > len(fr.Data) {
-			t.Fatalf("frame %dx%d stride %d over %d bytes reads past them", fr.W, fr.H, fr.Stride, len(fr.Data))
+		if fr.W != w || fr.H != h {
+			t.Fatalf("frame %dx%d for a %dx%d image", fr.W, fr.H, w, h)
+		}
+		for i, p := range planes {
+			got := fr.Planes[i]
+			if len(got) == 0 {
+				continue // drawn into a buffer of its own (a sub-image off the chroma grid)
+			}
+			s := fr.Strides[i]
+			if s < p.rowBytes || (p.rows-1)*s+p.rowBytes > len(got) {
+				t.Fatalf("plane %d: %d rows of %d bytes, %d apart, over %d bytes reads past them", i, p.rows, p.rowBytes, s, len(got))
+			}
 		}
 	})
 }

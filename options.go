@@ -41,6 +41,14 @@ func HeightSrc(h int) Option { return func(c *Config) { c.HeightSrc = h } }
 // SourceSize sets the size of served frames; they are scaled to the output size.
 func SourceSize(w, h int) Option { return func(c *Config) { c.WidthSrc, c.HeightSrc = w, h } }
 
+// SourceFormat sets the pixel format of frames served as bytes (default
+// RGB24); see Config.SourceFormat.
+func SourceFormat(f PixelFormat) Option { return func(c *Config) { c.SourceFormat = f } }
+
+// SourceStride sets the bytes from one row of a served frame to the next
+// (0, the default: packed tightly); see Config.SourceStride.
+func SourceStride(n int) Option { return func(c *Config) { c.SourceStride = n } }
+
 // GOPSize sets the keyframe interval in frames.
 func GOPSize(n int) Option { return func(c *Config) { c.GOPSize = n } }
 

@@ -22,7 +22,7 @@ type description struct {
 	sourceCaps string // appsrc's caps, also the capsfilter after it
 	outputCaps string // what the encoder takes
 	srcW, srcH int    // the served frames' size
-	bt709      bool   // the matrix sourceCaps declare: BT.709, else BT.601
+	fullRange  bool   // sourceCaps declare full-range YUV (yuvj420p), else limited
 	encAt      int    // index of the encoder
 	countAt    int    // index of the element after the encoder: its output is what the encoder made
 	soft, hard int    // appsrc queue bounds in frames (queueBounds)
@@ -51,7 +51,7 @@ func (d description) live() bool {
 // spec is what gstpipe.Build needs.
 func (d description) spec() gstpipe.Spec {
 	s := gstpipe.Spec{Elements: d.elements, Live: d.live(), SourceCaps: d.sourceCaps,
-		BT709: d.bt709, CountAt: d.countAt, PoolBuffers: d.hard + 2}
+		FullRange: d.fullRange, CountAt: d.countAt, PoolBuffers: d.hard + 2}
 	if d.teeAt >= 0 {
 		for _, o := range d.outputs {
 			s.Branches = append(s.Branches, o.first)
@@ -122,7 +122,8 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		return description{}, fmt.Errorf("%w: the record %q is the stream's own address %q; name another",
 			ErrUnsupportedAddress, Redact(c.Record), Redact(c.Address))
 	}
-	d.sourceCaps, d.outputCaps, d.bt709 = videoCaps(c, enc)
+	d.sourceCaps, d.outputCaps = videoCaps(c, enc)
+	d.fullRange = c.SourceFormat.fullRange()
 	d.srcW, d.srcH = c.SourceSize()
 	d.soft, d.hard = queueBounds(c, d.live())
 	d.elements = []gstpipe.Element{
@@ -130,9 +131,9 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		// The caps again as a capsfilter, so the printed line, with
 		// appsrc swapped for a test source, runs as it stands.
 		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: d.sourceCaps}}},
-		// Frames arrive in I420 (appsrc.go), which videoconvert passes
-		// through; it stays for encoders that want another layout (NV12
-		// for most hardware). Conversion and scaling share the encoder's
+		// Frames arrive in I420 (converted or copied in by libyuv as
+		// they are pushed), which videoconvert passes through; it stays
+		// for encoders that want another layout (NV12 for most hardware). Conversion and scaling share the encoder's
 		// thread setting (0: every core); GStreamer's default is one.
 		{Factory: "videoconvert", Props: []gstpipe.Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
 		{Factory: "videoscale", Props: []gstpipe.Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
@@ -186,21 +187,21 @@ func branchQueue(network bool) gstpipe.Element {
 	return gstpipe.Element{Factory: "queue", Props: q}
 }
 
-// videoCaps are appsrc's caps and the caps the encoder takes. The
-// conversion matrix follows the usual convention (and GStreamer's
-// default): BT.709 from 720 lines up, BT.601 below. Limited range either
-// way; the encoder writes it into the stream, so players convert back
-// with the same matrix. Output caps say I420: from RGB, x264enc would
-// otherwise pick Y444 and produce High 4:4:4, which most players cannot
-// decode; square pixels make videoscale stretch to the output size, as
-// sws_scale does.
-func videoCaps(c Config, enc *encoder) (source, out string, bt709 bool) {
+// videoCaps are appsrc's caps and the caps the encoder takes. The matrix
+// is BT.601 at every size: it is the only one libyuv converts RGB with
+// (its BT.709 is YUV to RGB only), so the caps declare what was computed
+// rather than the HD convention. Limited range, or full range for a
+// yuvj420p source, whose frames go in as they are. The encoder writes
+// both into the stream, so players convert back with the same matrix.
+// Output caps say I420: from RGB, x264enc would otherwise pick Y444 and
+// produce High 4:4:4, which most players cannot decode; square pixels
+// make videoscale stretch to the output size, as sws_scale does.
+func videoCaps(c Config, enc *encoder) (source, out string) {
 	ws, hs := c.SourceSize()
 	fr := c.FrameRate.String()
-	bt709 = hs >= 720
 	colorimetry := "bt601"
-	if bt709 {
-		colorimetry = "bt709"
+	if c.SourceFormat.fullRange() {
+		colorimetry = "1:4:16:4" // bt601 with the range full (GStreamer has no name for it)
 	}
 	source = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1,colorimetry=%s",
 		ws, hs, fr, colorimetry)
@@ -210,7 +211,7 @@ func videoCaps(c Config, enc *encoder) (source, out string, bt709 bool) {
 		// the process when there is none (a NULL string compared).
 		out += ",chroma-site=mpeg2"
 	}
-	return source, out, bt709
+	return source, out
 }
 
 // sameDestination says whether two outputs would write the same place:

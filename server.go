@@ -252,8 +252,10 @@ func (s *Server) stream() (*stream, error) {
 	return sess.st, nil
 }
 
-// ServeFrame pushes one frame of packed RGB (heightSrc × widthSrc × 3
-// bytes) without blocking. Pace calls with WaitRef; if the pipeline already
+// ServeFrame pushes one frame without blocking: widthSrc × heightSrc
+// pixels in SourceFormat (packed RGB by default, heightSrc × widthSrc × 3
+// bytes; Config.FrameSize gives the length), rows SourceStride bytes apart
+// when that is set. Pace calls with WaitRef; if the pipeline already
 // holds its hard cap of frames, the frame is refused with ErrQueueFull.
 func (s *Server) ServeFrame(frame []byte) error {
 	return s.serveBytes(context.Background(), frame, false)
@@ -277,17 +279,20 @@ func (s *Server) serveBytes(ctx context.Context, b []byte, blocking bool) error 
 	if err != nil {
 		return err
 	}
-	w, h := sess.cfg.SourceSize()
-	fr, err := rgbFrame(b, w, h)
+	fr, err := bytesFrame(b, sourceOf(sess.cfg))
 	if err != nil {
 		return err
 	}
 	return sess.serve(ctx, fr, blocking)
 }
 
-// ServeImage is ServeFrame for an image of widthSrc × heightSrc.
-// *image.RGBA and *image.NRGBA are copied straight into the stream (alpha
-// dropped); other types are converted first.
+// ServeImage is ServeFrame for an image of widthSrc × heightSrc, whatever
+// SourceFormat says. *image.RGBA, *image.NRGBA, *image.Gray and
+// *image.YCbCr (4:2:0, 4:2:2, 4:4:4, as image/jpeg decodes) are read
+// in their own memory, with their strides, and converted as they are
+// copied in (alpha dropped); a YCbCr 4:2:0 image goes in as it is, one
+// copy, into a YUVJ420P stream (its range is JPEG's: full). Other types
+// are drawn into an RGBA image first.
 func (s *Server) ServeImage(img image.Image) error {
 	return s.serveImage(context.Background(), img, false)
 }

@@ -208,6 +208,22 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 		"negative stride": func() error {
 			return s.ServeImage(&image.RGBA{Pix: make([]byte, 320*240*4), Stride: -1280, Rect: image.Rect(0, 0, 320, 240)})
 		},
+		"YCbCr chroma short": func() error {
+			m := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+			m.Cr = m.Cr[:len(m.Cr)-1]
+			return s.ServeImage(m)
+		},
+		"YCbCr chroma stride short": func() error {
+			m := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio444)
+			m.CStride = 100
+			return s.ServeImage(m)
+		},
+		// Drawn first (4:1:0 is not libyuv's): the draw must not panic.
+		"YCbCr 4:1:0 Y short": func() error {
+			m := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio410)
+			m.Y = m.Y[:10]
+			return s.ServeImage(m)
+		},
 	} {
 		if err := f(); !errors.Is(err, mpegserver.ErrFrameSize) {
 			t.Errorf("%s: %v", name, err)
@@ -219,6 +235,18 @@ func TestBadInputsLeaveStreamUsable(t *testing.T) {
 	}
 	if err := s.ServeImage(image.NewGray(image.Rect(0, 0, 320, 240))); err != nil {
 		t.Errorf("Gray image: %v", err)
+	}
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410} {
+		if err := s.ServeImage(image.NewYCbCr(image.Rect(0, 0, 320, 240), ratio)); err != nil {
+			t.Errorf("YCbCr %v image: %v", ratio, err)
+		}
+	}
+	// A YCbCr sub-image starting on an odd pixel shares its first chroma
+	// sample with a pixel left out: drawn, not read as it lies.
+	yc := image.NewYCbCr(image.Rect(0, 0, 400, 300), image.YCbCrSubsampleRatio420)
+	if err := s.ServeImage(yc.SubImage(image.Rect(41, 31, 361, 271))); err != nil {
+		t.Errorf("odd YCbCr sub-image: %v", err)
 	}
 	// A sub-image: its rows are the parent's stride apart.
 	big := image.NewRGBA(image.Rect(0, 0, 400, 300))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing mpegserver needs on Debian 12:
-# GStreamer 1.22 with its development files and plugins, ffmpeg (an
+# GStreamer 1.22 with its development files and plugins, libyuv (the
+# pixel converter the library links), ffmpeg (an
 # independent reader in the tests), the receivers the output tests run
 # on loopback (nginx with its RTMP module, srt-live-transmit), Chromium for
 # the browser tests, pkg-config and a C compiler for cgo.
@@ -11,7 +12,7 @@ pkgs=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools
-  ffmpeg pkg-config gcc
+  libyuv-dev ffmpeg pkg-config gcc
   nginx libnginx-mod-rtmp srt-tools
   chromium iproute2
 )

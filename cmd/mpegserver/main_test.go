@@ -245,15 +245,20 @@ func TestPushStdin(t *testing.T) {
 	}
 }
 
-// TestPushStdinFormats: every --pix-fmt takes its own frame size.
+// TestPushStdinFormats: every --pix-fmt takes its own frame size, odd
+// sizes included (4:2:0 chroma rounds up, as ffmpeg writes it).
 func TestPushStdinFormats(t *testing.T) {
 	relay := testutil.StartRelay(t)
-	for fmtName, bpp := range map[string]int{"bgr24": 3, "rgba": 4, "gray": 1} {
+	for _, fmtName := range mpegserver.PixelFormatNames() {
 		const frames = 3
-		in := bytes.Repeat([]byte{100}, 64*48*bpp*frames)
+		f, err := mpegserver.ParsePixelFormat(fmtName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := bytes.Repeat([]byte{100}, f.FrameSize(63, 47)*frames)
 		path := "fmt-" + fmtName
 		out, errOut, code := runCmd(t, bytes.NewReader(in), "push", "--input", "-", "--pix-fmt", fmtName,
-			"--src-width", "64", "--src-height", "48", "--width", "64", "--height", "48", "--quiet", relay.URL(path))
+			"--src-width", "63", "--src-height", "47", "--width", "64", "--height", "48", "--quiet", relay.URL(path))
 		if code != 0 || summaryFrames(t, out) != frames {
 			t.Errorf("%s: exit %d\n%s%s", fmtName, code, out, errOut)
 		}
@@ -273,7 +278,7 @@ func TestPushShortLastFrame(t *testing.T) {
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"nope"}, {"push", "--bogus"}, {"push", "--width", "abc"}, {"push", "a", "b"},
-		{"push", "ftp://host/x"}, {"push", "--input", ""}, {"push", "--pix-fmt", "yuv420p"},
+		{"push", "ftp://host/x"}, {"push", "--input", ""}, {"push", "--pix-fmt", "yuv444p"},
 		{"push", "--framerate", "fast"}, {"push", "--gop", "0"}, {"push", "--codec", "vp7", "rtsp://h/x"},
 		{"push", "--width", "100", "--height", "20"}, {"dump", "--bitrate", "-1"}, {"serve", "extra"},
 		{"encoders", "x"}, {"push", "--frame-ahead", "-5"}, {"push", "--blocking"},

@@ -79,7 +79,7 @@ func runPush(e env, args []string) error {
 	sf := addStreamFlags(fs)
 	pf := pushFlags{
 		input:       fs.String("input", "testsrc", "frame source: testsrc, - for raw frames on standard input, or a video file or stream URL to restream"),
-		pixFmt:      fs.String("pix-fmt", "rgb24", "pixel format of standard input (--input -): rgb24, bgr24, rgba, gray"),
+		pixFmt:      fs.String("pix-fmt", "rgb24", "pixel format of standard input (--input -), ffmpeg's names: "+strings.Join(mpegserver.PixelFormatNames(), ", ")),
 		nonblocking: fs.Bool("nonblocking", false, "serve with ServeFrame and pace with WaitRef (default: ServeFrameBlock, paced by the library)"),
 		duration:    fs.Duration("duration", 0, "stop after this long, from the start, whatever the input does (0: until Ctrl-C or end of input)"),
 		frames:      fs.Int("frames", 0, "stop after this many frames (0: no limit)"),
@@ -96,7 +96,7 @@ func runPush(e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	bpp, err := pf.check(fs, addr)
+	pix, err := pf.check(fs, addr)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func runPush(e env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *pf.duration)
 		defer cancel()
 	}
-	s, src, err := pf.open(ctx, e, fs, sf, addr, bpp)
+	s, src, err := pf.open(ctx, e, fs, sf, addr, pix)
 	if stopped(e, ctx) {
 		return nil
 	}
@@ -236,16 +236,16 @@ func stopped(e env, ctx context.Context) bool {
 }
 
 // check refuses flags that would have no effect in this mode, and bad
-// values; it returns the input's bytes per pixel.
-func (pf *pushFlags) check(fs *flagSet, addr string) (int, error) {
+// values; it returns the input's pixel format.
+func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, error) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if *pf.input == "" {
 		return 0, usagef("--input is empty: want testsrc, -, or a video file or URL")
 	}
-	bpp, ok := pixFormats[*pf.pixFmt]
-	if !ok {
-		return 0, usagef("--pix-fmt %q: want rgb24, bgr24, rgba or gray", *pf.pixFmt)
+	pix, err := mpegserver.ParsePixelFormat(*pf.pixFmt)
+	if err != nil {
+		return 0, usagef("--pix-fmt %q: want one of %s", *pf.pixFmt, strings.Join(mpegserver.PixelFormatNames(), ", "))
 	}
 	if given["pix-fmt"] && *pf.input != "-" {
 		return 0, usagef("--pix-fmt is the format of raw frames on standard input; it has no effect with --input %s", *pf.input)
@@ -262,14 +262,17 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (int, error) {
 	if *pf.duration < 0 || *pf.frames < 0 {
 		return 0, usagef("--duration and --frames must not be negative")
 	}
-	return bpp, nil
+	return pix, nil
 }
 
 // open configures the server from the flags and opens the frame source.
 // A bad flag is a usage error; settings copied from a decoded input that
 // cannot be streamed are the input's fault, not the command line's.
-func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFlags, addr string, bpp int) (*mpegserver.Server, frameSource, error) {
+func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFlags, addr string, pix mpegserver.PixelFormat) (*mpegserver.Server, frameSource, error) {
 	extra := []mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v), mpegserver.Backup(pf.backup...)}
+	if *pf.input == "-" {
+		extra = append(extra, mpegserver.SourceFormat(pix))
+	}
 	s, err := sf.server(nil, extra...)
 	if err != nil {
 		return nil, nil, err
@@ -290,7 +293,7 @@ func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFla
 		}
 		return s, &patternSource{frame: make([]byte, w*h*3), w: w, h: h}, nil
 	case "-":
-		return s, newStdinSource(e.stdin, w, h, bpp, *pf.pixFmt), nil
+		return s, newStdinSource(e.stdin, w, h, pix), nil
 	}
 	if (sf.srcWidth == 0) != (sf.srcHeight == 0) {
 		return nil, nil, usagef("--src-width and --src-height resize the input together: give both")

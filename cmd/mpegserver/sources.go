@@ -12,9 +12,6 @@ import (
 	"github.com/mpegcoder-go/mpegserver/internal/testpattern"
 )
 
-// pixFormats maps --pix-fmt to bytes per pixel.
-var pixFormats = map[string]int{"rgb24": 3, "bgr24": 3, "rgba": 4, "gray": 1}
-
 // frameSource yields frames until io.EOF. next waits at most until ctx
 // ends, and then returns ctx's error: no source can hold a run past
 // --duration or a signal. A frame stays valid until the next call.
@@ -48,19 +45,19 @@ func (p *patternSource) next(_ context.Context, i int) ([]byte, image.Image, err
 	return p.frame, nil, nil
 }
 
-// stdinSource serves raw frames from standard input. One goroutine reads
-// them ahead, so that a producer that stalls holds the read, never the
-// run; two buffers take turns, the one being served and the one being
-// filled.
+// stdinSource serves raw frames from standard input, as they are: the
+// server is set to their --pix-fmt and converts them itself. One
+// goroutine reads them ahead, so that a producer that stalls holds the
+// read, never the run; two buffers take turns, the one being served and
+// the one being filled.
 type stdinSource struct {
 	w, h   int
-	format string
+	format mpegserver.PixelFormat
 	size   int // bytes of one raw frame
 	frames chan rawFrame
 	free   chan []byte
 	quit   chan struct{}
 	cur    []byte // the raw frame being served, handed back at the next call
-	rgb    []byte
 }
 
 type rawFrame struct {
@@ -68,9 +65,9 @@ type rawFrame struct {
 	err error
 }
 
-func newStdinSource(r io.Reader, w, h, bpp int, format string) *stdinSource {
-	s := &stdinSource{w: w, h: h, format: format, size: w * h * bpp, frames: make(chan rawFrame),
-		free: make(chan []byte, 2), quit: make(chan struct{}), rgb: make([]byte, w*h*3)}
+func newStdinSource(r io.Reader, w, h int, format mpegserver.PixelFormat) *stdinSource {
+	s := &stdinSource{w: w, h: h, format: format, size: format.FrameSize(w, h), frames: make(chan rawFrame),
+		free: make(chan []byte, 2), quit: make(chan struct{})}
 	s.free <- make([]byte, s.size)
 	s.free <- make([]byte, s.size)
 	go s.read(r)
@@ -126,22 +123,7 @@ func (s *stdinSource) next(ctx context.Context, _ int) ([]byte, image.Image, err
 		return nil, nil, f.err
 	}
 	s.cur = f.b
-	raw := f.b
-	switch s.format {
-	case "rgb24":
-		return raw, nil, nil
-	case "rgba": // served as an image: the library drops alpha while copying
-		return nil, &image.NRGBA{Pix: raw, Stride: s.w * 4, Rect: image.Rect(0, 0, s.w, s.h)}, nil
-	case "bgr24":
-		for i := 0; i < len(raw); i += 3 {
-			s.rgb[i], s.rgb[i+1], s.rgb[i+2] = raw[i+2], raw[i+1], raw[i]
-		}
-	case "gray":
-		for i, v := range raw {
-			s.rgb[3*i], s.rgb[3*i+1], s.rgb[3*i+2] = v, v, v
-		}
-	}
-	return s.rgb, nil, nil
+	return f.b, nil, nil
 }
 
 // peeked serves a frame read ahead (before Setup, to know the source has

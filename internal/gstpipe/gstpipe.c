@@ -3,8 +3,8 @@
 #include <gst/video/video.h>
 #include <string.h>
 
+#include "convert.h"
 #include "gstpipe.h"
-#include "i420.h"
 
 // goMsFlow is exported by exports.go.
 extern void goMsFlow(uintptr_t h, int enough);
@@ -112,10 +112,12 @@ void ms_free_pool(GstBufferPool *pool) {
 // appsrc, which takes the only reference: no Go object holds it, so it
 // returns to the pool as soon as the encoder is done with it. If the pool
 // is empty the frame gets a fresh buffer rather than waiting. Converting
-// here, while the frame is read anyway, replaces a copy plus a pass of
-// videoconvert downstream; bt709 picks the matrix the caps declare.
-GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
-		int bt709, GstClockTime pts, GstClockTime dur, guint64 offset) {
+// here (libyuv), while the frame is read anyway, replaces a copy plus a
+// pass of videoconvert downstream; a 4:2:0 frame is only copied. full
+// says the caps declare full range (yuvj420p), else limited.
+GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, int fmt, int full, const guint8 *p0, int s0,
+		const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, GstClockTime pts, GstClockTime dur,
+		guint64 offset) {
 	GstVideoInfo info;
 	if (!gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, w, h))
 		return GST_FLOW_ERROR;
@@ -131,14 +133,16 @@ GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, 
 		gst_buffer_unref(buf);
 		return GST_FLOW_ERROR;
 	}
-	guint8 *out = map.data;
-	if (bpp == 3)
-		ms_to_i420_rgb(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
-			out + info.offset[2], info.stride[2], bt709);
-	else
-		ms_to_i420_rgbx(data, w, h, stride, out + info.offset[0], info.stride[0], out + info.offset[1], info.stride[1],
-			out + info.offset[2], info.stride[2], bt709);
+	const guint8 *p[3] = {p0, p1, p2};
+	int s[3] = {s0, s1, s2};
+	guint8 *d[3] = {map.data + info.offset[0], map.data + info.offset[1], map.data + info.offset[2]};
+	int ds[3] = {info.stride[0], info.stride[1], info.stride[2]};
+	int ret = ms_to_i420(fmt, p, s, w, h, full, d, ds);
 	gst_buffer_unmap(buf, &map);
+	if (ret != 0) {
+		gst_buffer_unref(buf);
+		return GST_FLOW_NOT_SUPPORTED;
+	}
 	GST_BUFFER_PTS(buf) = pts;
 	GST_BUFFER_DTS(buf) = pts;
 	GST_BUFFER_DURATION(buf) = dur;

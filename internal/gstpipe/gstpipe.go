@@ -1,9 +1,9 @@
 // Package gstpipe is the one door to GStreamer: every go-gst call and every
 // line of cgo in the module is in this package, so moving to other bindings
 // touches it alone. It builds a pipeline from a plain description (element
-// factories and properties in their gst-launch string form), pushes RGB
-// frames into its appsrc (converted to I420 on the way in), and reports
-// what the bus says.
+// factories and properties in their gst-launch string form), pushes frames
+// into its appsrc (converted to I420 by libyuv on the way in, or copied
+// when they are 4:2:0 already), and reports what the bus says.
 package gstpipe
 
 /*
@@ -61,9 +61,10 @@ type Spec struct {
 	Live bool
 	// SourceCaps are appsrc's caps: I420 at the source size.
 	SourceCaps string
-	// BT709 converts frames with the BT.709 matrix, else BT.601; the
-	// colorimetry in SourceCaps must say the same.
-	BT709 bool
+	// FullRange converts frames to full-range YUV, else limited range;
+	// the colorimetry in SourceCaps must say the same. The matrix is
+	// BT.601 either way: libyuv has no other for RGB to YUV.
+	FullRange bool
 	// CountAt is the index of the element whose output is counted (encoded
 	// frames and bytes) and whose end-of-stream reports EventDrained.
 	CountAt int
@@ -76,14 +77,6 @@ type Spec struct {
 	// first element is counted (BranchEncoded), and every sink's own EOS
 	// is reported (EventSinkEOS).
 	Branches []int
-}
-
-// Frame is one source frame in Go memory, read once by Push.
-type Frame struct {
-	Data   []byte
-	W, H   int
-	Stride int // bytes from one row to the next
-	BPP    int // 3: packed RGB; 4: RGBx, the fourth byte ignored
 }
 
 // EventKind says what the bus reported.
@@ -168,7 +161,7 @@ type Pipeline struct {
 	branchAt   []int         // Spec.Branches
 	branchMu   sync.Mutex    // one ReplaceBranch at a time, and none during Release
 	pool       *C.GstBufferPool
-	bt709      C.int
+	full       C.int // Spec.FullRange
 	flowHandle cgo.Handle
 	samples    map[int]cgo.Handle // appsink handlers by element index (OnSamples)
 	handles    []cgo.Handle       // every sample handle made, deleted at Release
@@ -206,9 +199,7 @@ func Build(s Spec, onFlow func(enough bool)) (*Pipeline, error) {
 }
 
 func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
-	if s.BT709 {
-		p.bt709 = 1
-	}
+	p.full = cbool(s.FullRange)
 	for _, ed := range s.Elements {
 		e, err := newElement(ed)
 		if e != nil {
@@ -516,23 +507,29 @@ func dropRef(o *glib.Object) {
 
 // Push converts one frame and gives it to appsrc. It never blocks
 // (appsrc has block=false): the caller handles back-pressure. It returns
-// ErrFlushing once the pipeline takes no more frames.
+// ErrFlushing once the pipeline takes no more frames. The frame is
+// checked (Frame.Check) before C reads it.
 func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
+	if err := f.Check(); err != nil {
+		return err
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.released {
 		return ErrFlushing
 	}
-	ret := C.ms_push(p.srcPtr, p.pool, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(f.Data))),
-		C.int(f.W), C.int(f.H), C.int(f.Stride), C.int(f.BPP), p.bt709,
-		C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
-	runtime.KeepAlive(f.Data)
+	cp, cs := f.cargs()
+	ret := C.ms_push(p.srcPtr, p.pool, C.int(f.Format), p.full, cp[0], cs[0], cp[1], cs[1], cp[2], cs[2],
+		C.int(f.W), C.int(f.H), C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
+	runtime.KeepAlive(f.Planes)
 	runtime.KeepAlive(p.elems)
 	switch gst.FlowReturn(ret) {
 	case gst.FlowOK:
 		return nil
 	case gst.FlowFlushing, gst.FlowEOS:
 		return ErrFlushing
+	case gst.FlowNotSupported:
+		return fmt.Errorf("libyuv cannot convert pixel format %d into this stream (full range %v)", f.Format, p.full != 0)
 	default:
 		return fmt.Errorf("appsrc refused the frame: %s", gst.FlowReturn(ret))
 	}

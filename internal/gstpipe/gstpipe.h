@@ -18,8 +18,9 @@ int ms_set_appsrc_caps(GstElement *src, const char *caps);
 GstBufferPool *ms_new_pool(const char *caps_str, guint max);
 void ms_free_pool(GstBufferPool *pool);
 
-GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, const guint8 *data, int w, int h, int stride, int bpp,
-	int bt709, GstClockTime pts, GstClockTime dur, guint64 offset);
+GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, int fmt, int full, const guint8 *p0, int s0,
+	const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, GstClockTime pts, GstClockTime dur,
+	guint64 offset);
 guint64 ms_level_buffers(GstElement *src);
 GstFlowReturn ms_end_of_stream(GstElement *src);
 

@@ -16,6 +16,11 @@ func appsrcChain(extra ...Element) []Element {
 
 const caps = "video/x-raw,format=I420,width=64,height=48,framerate=30/1"
 
+// rgbFrame is a black packed RGB frame.
+func rgbFrame(w, h int) Frame {
+	return Frame{Format: RGB24, W: w, H: h, Planes: [3][]byte{make([]byte, w*h*3)}, Strides: [3]int{w * 3}}
+}
+
 // TestBuildErrors: each bad spec is an error naming its cause, and a
 // password never appears in it.
 func TestBuildErrors(t *testing.T) {
@@ -66,7 +71,7 @@ func TestPushCountsAndDrains(t *testing.T) {
 	if err := p.Start(func(e Event) { events <- e }); err != nil {
 		t.Fatal(err)
 	}
-	f := Frame{Data: make([]byte, 64*48*3), W: 64, H: 48, Stride: 64 * 3, BPP: 3}
+	f := rgbFrame(64, 48)
 	for i := 0; i < 5; i++ {
 		if err := p.Push(f, time.Duration(i)*time.Second/30, time.Second/30, int64(i)); err != nil {
 			t.Fatal(err)
@@ -120,7 +125,7 @@ func TestReleaseFreesWithoutGC(t *testing.T) {
 		if err := p.Start(func(Event) {}); err != nil {
 			t.Fatal(err)
 		}
-		f := Frame{Data: make([]byte, 64*48*3), W: 64, H: 48, Stride: 64 * 3, BPP: 3}
+		f := rgbFrame(64, 48)
 		if err := p.Push(f, 0, time.Second/30, 0); err != nil {
 			t.Fatal(err)
 		}
