@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,13 @@ type ReaderConfig struct {
 	// gives (the original decoder's widthDst and heightDst): the source is
 	// scaled (stretched) to it.
 	Width, Height int
+	// Format is the layout of the frames Read gives: RGB24 (the default),
+	// BGR24, RGBA or BGRA, converted by libyuv as each frame is copied out
+	// of GStreamer, with the matrix and range the source declares; or
+	// YUV420P or NV12, the decoder's own samples copied as they are (in
+	// the source's matrix and range, commonly BT.709 limited range for
+	// HD video).
+	Format PixelFormat
 	// OpenTimeout bounds OpenReader (probing the source and decoding its
 	// first frame); 0: DefaultProbeTimeout.
 	OpenTimeout time.Duration
@@ -35,7 +43,8 @@ const DefaultReadTimeout = 5 * time.Second
 // holds 2 s by default): a reader wants the newest frame.
 const rtspReadLatency = 200 * time.Millisecond
 
-// Reader gives a video's frames as packed RGB: a file, or a live stream
+// Reader gives a video's frames, as packed RGB or as ReaderConfig.Format
+// says: a file, or a live stream
 // (rtsp://, http(s)://), decoded by whatever GStreamer has installed. It is
 // the Go side of the original's MpegDecoder and MpegClient, and its
 // Parameters feed Decoder. Its methods are safe to call from several
@@ -60,6 +69,9 @@ type Reader struct {
 func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, error) {
 	if cfg.Width < 0 || cfg.Height < 0 || cfg.Width > maxDimension || cfg.Height > maxDimension || (cfg.Width == 0) != (cfg.Height == 0) {
 		return nil, fmt.Errorf("%w: reader size %dx%d (want both in [1, %d], or both 0)", ErrBadParameter, cfg.Width, cfg.Height, maxDimension)
+	}
+	if _, ok := readLayout(cfg.Format); !ok {
+		return nil, fmt.Errorf("%w: reader format %v (want rgb24, bgr24, rgba, bgra, yuv420p or nv12)", ErrBadParameter, cfg.Format)
 	}
 	if cfg.OpenTimeout < 0 || cfg.ReadTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
@@ -137,8 +149,18 @@ func (r *Reader) Source() SourceInfo { return r.src }
 // Size is the size of the frames Read gives.
 func (r *Reader) Size() (w, h int) { return r.w, r.h }
 
-// FrameSize is the byte length of one frame Read gives (w × h × 3).
-func (r *Reader) FrameSize() int { return r.w * r.h * 3 }
+// FrameSize is the byte length of one frame Read gives: w × h × 3 for
+// packed RGB, and Format.FrameSize(w, h) for any format.
+func (r *Reader) FrameSize() int { return r.cfg.Format.FrameSize(r.w, r.h) }
+
+// readLayout is the converter's layout for a format Read gives.
+func readLayout(f PixelFormat) (gstpipe.Format, bool) {
+	if f < 0 || f >= numPixelFormats {
+		return 0, false
+	}
+	l := pixelFormats[f].layout
+	return l, slices.Contains(gstpipe.ReadFormats, l)
+}
 
 // Frames is how many frames Read has given so far.
 func (r *Reader) Frames() int64 {
@@ -147,11 +169,12 @@ func (r *Reader) Frames() int64 {
 	return r.frames
 }
 
-// Read fills frame (at least FrameSize bytes) with the next frame as
-// packed RGB. At the end of a file it returns io.EOF (Stats then says
-// whether the file ended short of its declared duration). A source that
-// gives no frame for ReadTimeout is ErrStalled; a live source that ends or
-// breaks is ErrDisconnected; after Close, ErrClosed.
+// Read fills frame (at least FrameSize bytes) with the next frame, as
+// packed RGB or in ReaderConfig.Format. At the end of a file it returns
+// io.EOF (Stats then says whether the file ended short of its declared
+// duration). A source that gives no frame for ReadTimeout is ErrStalled;
+// a live source that ends or breaks is ErrDisconnected; after Close,
+// ErrClosed.
 func (r *Reader) Read(frame []byte) error {
 	return r.ReadContext(context.Background(), frame)
 }
@@ -162,7 +185,7 @@ func (r *Reader) ReadContext(ctx context.Context, frame []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(frame) < r.FrameSize() {
-		return fmt.Errorf("%w: %d bytes, a %dx%d RGB frame needs %d", ErrFrameSize, len(frame), r.w, r.h, r.FrameSize())
+		return fmt.Errorf("%w: %d bytes, a %dx%d %s frame needs %d", ErrFrameSize, len(frame), r.w, r.h, r.cfg.Format, r.FrameSize())
 	}
 	s := r.pending
 	r.pending = nil
@@ -186,7 +209,8 @@ func (r *Reader) ReadContext(ctx context.Context, frame []byte) error {
 		}
 	}
 	defer s.Free()
-	if s.Width != r.w || s.Height != r.h || !s.CopyRGB(frame) {
+	layout, _ := readLayout(r.cfg.Format)
+	if s.Width != r.w || s.Height != r.h || !s.Copy(layout, frame) {
 		// Only while the size fix reaches the scaler.
 		return fmt.Errorf("%w: the source gave a %dx%d frame, not %dx%d", ErrFrameSize, s.Width, s.Height, r.w, r.h)
 	}

@@ -25,8 +25,8 @@
 //
 // # Reading sources
 //
-// OpenReader decodes a file or a stream into packed RGB frames (the
-// original's MpegDecoder and MpegClient), Probe reads a source's settings,
+// OpenReader decodes a file or a stream into packed RGB frames, or the
+// decoder's own YUV (the original's MpegDecoder and MpegClient), Probe reads a source's settings,
 // and Decoder and ConfigDict copy them into a Server, as the original's
 // setParameter(decoder=..., configDict=...). docs/migrating.md maps the
 // whole original API.

@@ -1,6 +1,7 @@
 #include <string.h>
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
+#include "convert.h"
 #include "reader.h"
 
 struct MsReader {
@@ -11,9 +12,12 @@ struct MsReader {
 	guint64 rtsp_latency_ms;
 };
 
-// caps_for is the reader's output: packed RGB, at a fixed size when given.
+// caps_for is what reaches the appsink: the decoder's own 4:2:0 (I420 or
+// NV12, which most decoders give, so videoconvert passes it through), at
+// a fixed size when given. The one conversion, to what the caller asked
+// for, is libyuv's as the frame is copied out (ms_sample_copy).
 static GstCaps *caps_for(int width, int height) {
-	GstCaps *c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", NULL);
+	GstCaps *c = gst_caps_from_string("video/x-raw,format=(string){I420,NV12}");
 	if (width > 0 && height > 0)
 		gst_caps_set_simple(c, "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
 			"pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
@@ -142,26 +146,40 @@ int ms_reader_pull(MsReader *r, GstClockTime timeout, GstSample **sample, MsSamp
 	return MS_READ_FRAME;
 }
 
-// ms_sample_copy_rgb copies a sample's picture into dst as packed RGB
-// (rows of width × 3 bytes, GStreamer pads them to 4). Returns 0 if dst is
-// short or the buffer cannot be read.
-int ms_sample_copy_rgb(GstSample *s, guint8 *dst, gsize len) {
+// ms_sample_copy copies a sample's picture into dst as fmt, tightly
+// packed (ms_layout), converting with the matrix and range its caps
+// declare: what videoconvert would have used. Returns 0 if dst is short
+// or the buffer cannot be read.
+int ms_sample_copy(GstSample *s, int fmt, guint8 *dst, gsize len) {
 	GstVideoInfo vi;
 	if (!gst_video_info_from_caps(&vi, gst_sample_get_caps(s)))
 		return 0;
 	int w = GST_VIDEO_INFO_WIDTH(&vi), h = GST_VIDEO_INFO_HEIGHT(&vi);
-	gsize row = (gsize)w * 3;
-	if (len < row * (gsize)h)
+	guint8 *d[3];
+	int ds[3];
+	gsize need = ms_layout(fmt, w, h, dst, d, ds);
+	if (need == 0 || len < need)
 		return 0;
 	GstVideoFrame f;
 	if (!gst_video_frame_map(&f, &vi, gst_sample_get_buffer(s), GST_MAP_READ))
 		return 0;
-	const guint8 *src = GST_VIDEO_FRAME_PLANE_DATA(&f, 0);
-	int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f, 0);
-	for (int y = 0; y < h; y++)
-		memcpy(dst + (gsize)y * row, src + (gsize)y * stride, row);
+	const guint8 *p[3];
+	int ps[3];
+	for (int k = 0; k < 3; k++) {
+		p[k] = k < GST_VIDEO_FRAME_N_PLANES(&f) ? GST_VIDEO_FRAME_PLANE_DATA(&f, k) : NULL;
+		ps[k] = k < GST_VIDEO_FRAME_N_PLANES(&f) ? GST_VIDEO_FRAME_PLANE_STRIDE(&f, k) : 0;
+	}
+	int matrix = MS_MATRIX_BT601;
+	switch (vi.colorimetry.matrix) {
+	case GST_VIDEO_COLOR_MATRIX_BT709: matrix = MS_MATRIX_BT709; break;
+	case GST_VIDEO_COLOR_MATRIX_BT2020: matrix = MS_MATRIX_BT2020; break;
+	default: break;
+	}
+	int full = vi.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+	int nv12 = GST_VIDEO_INFO_FORMAT(&vi) == GST_VIDEO_FORMAT_NV12;
+	int ret = ms_from_yuv(nv12, p, ps, w, h, matrix, full, fmt, d, ds);
 	gst_video_frame_unmap(&f);
-	return 1;
+	return ret == 0;
 }
 
 void ms_sample_free(GstSample *s) {

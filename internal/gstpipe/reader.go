@@ -14,8 +14,8 @@ import (
 	"unsafe"
 )
 
-// Reader decodes a source (any URI uridecodebin takes) into packed RGB
-// frames. Its methods are safe to call from several goroutines; Close may
+// Reader decodes a source (any URI uridecodebin takes) into frames that
+// Sample.Copy hands out in the layout asked for. Its methods are safe to call from several goroutines; Close may
 // be called while a Pull waits.
 type Reader struct {
 	mu     sync.Mutex // guards r and bus against Close
@@ -171,13 +171,18 @@ func (rd *Reader) Duration() time.Duration {
 	return time.Duration(C.ms_reader_duration(rd.r))
 }
 
-// CopyRGB copies the frame into dst as packed RGB; false if dst is short.
-func (s *Sample) CopyRGB(dst []byte) bool {
-	if s == nil || s.s == nil || len(dst) < s.Width*s.Height*3 {
+// ReadFormats are the layouts Copy writes: packed RGB in either order,
+// with or without a fourth byte (255), and the decoder's own 4:2:0.
+var ReadFormats = []Format{RGB24, BGR24, RGBA, BGRA, I420, NV12}
+
+// Copy writes the frame into dst in format f, tightly packed (Layout with
+// no stride); false if dst is short or f is not one of ReadFormats. RGB is
+// converted by libyuv with the matrix and range the source declares.
+func (s *Sample) Copy(f Format, dst []byte) bool {
+	if s == nil || s.s == nil || len(dst) == 0 {
 		return false
 	}
-	ok := C.ms_sample_copy_rgb(s.s, (*C.guint8)(unsafe.Pointer(unsafe.SliceData(dst))), C.gsize(len(dst))) != 0
-	return ok
+	return C.ms_sample_copy(s.s, C.int(f), (*C.guint8)(unsafe.Pointer(unsafe.SliceData(dst))), C.gsize(len(dst))) != 0
 }
 
 // Free gives the frame's memory back. Safe to call twice.

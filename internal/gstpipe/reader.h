@@ -1,6 +1,7 @@
 // The frame reader's C side: uridecodebin ! videoconvert ! videoscale !
 // capsfilter ! appsink, built and read here so that no go-gst wrapper is
-// made per frame.
+// made per frame; frames leave in the decoder's 4:2:0 and are converted
+// by libyuv as they are copied out.
 #ifndef MPEGSERVER_READER_H
 #define MPEGSERVER_READER_H
 
@@ -24,7 +25,7 @@ typedef struct {
 } MsSampleInfo;
 
 int ms_reader_pull(MsReader *r, GstClockTime timeout, GstSample **sample, MsSampleInfo *info);
-int ms_sample_copy_rgb(GstSample *s, guint8 *dst, gsize len);
+int ms_sample_copy(GstSample *s, int fmt, guint8 *dst, gsize len);
 void ms_sample_free(GstSample *s);
 gint64 ms_reader_duration(MsReader *r);
 
