@@ -45,8 +45,8 @@ const maxQueueBytes = 512 << 20
 // fires there and ServeFrameBlock waits) and the hard cap at which
 // ServeFrame refuses frames. The hard cap leaves room for a caller that
 // follows WaitRef loosely. Both stay within maxQueueBytes of frames as
-// appsrc holds them (I420, 1.5 bytes a pixel), or two frames where one
-// frame is larger than that.
+// appsrc holds them (I420 at the output size, 1.5 bytes a pixel), or two
+// frames where one frame is larger than that.
 func queueBounds(c Config, live bool) (soft, hard int) {
 	// One more than the frames-ahead rule allows, so the rule binds first
 	// and the queue only when the encoder falls behind.
@@ -58,8 +58,7 @@ func queueBounds(c Config, live bool) (soft, hard int) {
 		soft = fileQueue
 	}
 	hard = 2*soft + 2
-	w, h := c.SourceSize()
-	if per := w * h * 3 / 2; per > 0 {
+	if per := c.Width * c.Height * 3 / 2; per > 0 {
 		limit := max(maxQueueBytes/per, 2)
 		soft, hard = min(soft, limit-1), min(hard, limit)
 	}

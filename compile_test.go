@@ -51,7 +51,7 @@ func compileWith(t *testing.T, installed func(string) bool, opts ...Option) (des
 // TestCompileChains: each kind of output ends the same head with its own
 // elements, and the facts the stream needs follow the output.
 func TestCompileChains(t *testing.T) {
-	head := []string{"appsrc", "capsfilter", "videoconvert", "videoscale", "capsfilter", "x264enc", "h264parse"}
+	head := []string{"appsrc", "capsfilter", "videoconvert", "capsfilter", "x264enc", "h264parse"}
 	for _, tc := range []struct {
 		addr string
 		tail []string
@@ -91,18 +91,18 @@ func TestCompileRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"appsrc", "capsfilter", "videoconvert", "videoscale", "capsfilter", "x264enc", "h264parse", "tee",
+	want := []string{"appsrc", "capsfilter", "videoconvert", "capsfilter", "x264enc", "h264parse", "tee",
 		"queue", "errorignore", "h264parse", "rtspclientsink", "queue", "errorignore", "h264parse", "matroskamux", "filesink"}
 	if got := factories(d.elements); !slices.Equal(got, want) {
 		t.Fatalf("%v\nwant %v", got, want)
 	}
-	if d.teeAt != 7 || d.outputs[0].first != 8 || d.outputs[1].first != 12 || d.outputs[1].end != 17 {
+	if d.teeAt != 6 || d.outputs[0].first != 7 || d.outputs[1].first != 11 || d.outputs[1].end != 16 {
 		t.Errorf("tee at %d, branches %+v", d.teeAt, d.outputs)
 	}
-	if q := d.elements[8]; prop(q, "leaky") != "downstream" {
+	if q := d.elements[7]; prop(q, "leaky") != "downstream" {
 		t.Errorf("the stream's queue: %+v", q.Props)
 	}
-	if q := d.elements[12]; prop(q, "leaky") != "" || prop(q, "max-size-time") != "0" {
+	if q := d.elements[11]; prop(q, "leaky") != "" || prop(q, "max-size-time") != "0" {
 		t.Errorf("the record's queue: %+v", q.Props)
 	}
 	if !strings.Contains(d.launchLine(), " t. ! queue") {

@@ -19,13 +19,15 @@ type description struct {
 	teeAt      int      // index of the tee, -1 for a single output
 	enc        *encoder
 	codecName  string // as the user typed it, for errors
-	sourceCaps string // appsrc's caps, also the capsfilter after it
+	sourceCaps string // appsrc's caps, also the capsfilter after it: I420 at the output size
 	outputCaps string // what the encoder takes
-	srcW, srcH int    // the served frames' size
-	fullRange  bool   // sourceCaps declare full-range YUV (yuvj420p), else limited
-	encAt      int    // index of the encoder
-	countAt    int    // index of the element after the encoder: its output is what the encoder made
-	soft, hard int    // appsrc queue bounds in frames (queueBounds)
+	srcW, srcH int    // the served frames' size, which the push scales to the output size
+	width      int    // the output size: appsrc's frames
+	height     int
+	fullRange  bool // sourceCaps declare full-range YUV (yuvj420p), else limited
+	encAt      int  // index of the encoder
+	countAt    int  // index of the element after the encoder: its output is what the encoder made
+	soft, hard int  // appsrc queue bounds in frames (queueBounds)
 }
 
 // branch is one output and its elements, elements[first:end].
@@ -50,7 +52,7 @@ func (d description) live() bool {
 
 // spec is what gstpipe.Build needs.
 func (d description) spec() gstpipe.Spec {
-	s := gstpipe.Spec{Elements: d.elements, Live: d.live(), SourceCaps: d.sourceCaps,
+	s := gstpipe.Spec{Elements: d.elements, Live: d.live(), SourceCaps: d.sourceCaps, Width: d.width, Height: d.height,
 		FullRange: d.fullRange, CountAt: d.countAt, PoolBuffers: d.hard + 2}
 	if d.teeAt >= 0 {
 		for _, o := range d.outputs {
@@ -62,9 +64,10 @@ func (d description) spec() gstpipe.Spec {
 
 // compile turns a configuration into the pipeline
 //
-//	appsrc ! <source caps> ! videoconvert ! videoscale ! <output caps> ! <encoder> ! <parser> ! <output's elements>
+//	appsrc ! <source caps> ! videoconvert ! <output caps> ! <encoder> ! <parser> ! <output's elements>
 //
-// and, with a record, <parser> ! tee with a queue and the elements of
+// (frames are converted to I420 and scaled to the output size by libyuv
+// as they are pushed, before appsrc) and, with a record, <parser> ! tee with a queue and the elements of
 // each output. It checks the configuration, the addresses and that the
 // codec can go there. installed answers whether a GStreamer element
 // exists (gstpipe.Installed; tests give their own): compile asks nothing
@@ -125,18 +128,19 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 	d.sourceCaps, d.outputCaps = videoCaps(c, enc)
 	d.fullRange = c.SourceFormat.fullRange()
 	d.srcW, d.srcH = c.SourceSize()
+	d.width, d.height = c.Width, c.Height
 	d.soft, d.hard = queueBounds(c, d.live())
 	d.elements = []gstpipe.Element{
 		appsrcElement(d.live(), d.soft),
 		// The caps again as a capsfilter, so the printed line, with
 		// appsrc swapped for a test source, runs as it stands.
 		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: d.sourceCaps}}},
-		// Frames arrive in I420 (converted or copied in by libyuv as
-		// they are pushed), which videoconvert passes through; it stays
-		// for encoders that want another layout (NV12 for most hardware). Conversion and scaling share the encoder's
-		// thread setting (0: every core); GStreamer's default is one.
+		// Frames arrive in I420 at the output size (converted or copied,
+		// and scaled, by libyuv as they are pushed), which videoconvert
+		// passes through; it stays for encoders that want another layout
+		// (NV12 for most hardware), with the encoder's thread setting (0:
+		// every core; GStreamer's default is one).
 		{Factory: "videoconvert", Props: []gstpipe.Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
-		{Factory: "videoscale", Props: []gstpipe.Prop{{Name: "n-threads", Value: strconv.Itoa(c.Threads)}}},
 		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: d.outputCaps}}},
 		{Factory: enc.Element, Props: enc.props(c)},
 		enc.After,
@@ -193,18 +197,17 @@ func branchQueue(network bool) gstpipe.Element {
 // rather than the HD convention. Limited range, or full range for a
 // yuvj420p source, whose frames go in as they are. The encoder writes
 // both into the stream, so players convert back with the same matrix.
-// Output caps say I420: from RGB, x264enc would otherwise pick Y444 and
-// produce High 4:4:4, which most players cannot decode; square pixels
-// make videoscale stretch to the output size, as sws_scale does.
+// Output caps say I420: x264enc would otherwise pick Y444 and produce
+// High 4:4:4, which most players cannot decode. Frames are stretched to
+// the output size (libyuv), as sws_scale does: square pixels.
 func videoCaps(c Config, enc *encoder) (source, out string) {
-	ws, hs := c.SourceSize()
 	fr := c.FrameRate.String()
 	colorimetry := "bt601"
 	if c.SourceFormat.fullRange() {
 		colorimetry = "1:4:16:4" // bt601 with the range full (GStreamer has no name for it)
 	}
 	source = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1,colorimetry=%s",
-		ws, hs, fr, colorimetry)
+		c.Width, c.Height, fr, colorimetry)
 	out = fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%s,pixel-aspect-ratio=1/1", c.Width, c.Height, fr)
 	if enc.Family == famVP9 {
 		// mp4mux (1.22) reads VP9's chroma site from the caps and crashes

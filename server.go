@@ -9,12 +9,17 @@
 //
 // The parameters compile into the pipeline
 //
-//	appsrc ! videoconvert ! videoscale ! <encoder> ! <parser> ! <output>
+//	appsrc ! videoconvert ! <encoder> ! <parser> ! <output>
 //
 // where the output's elements (a muxer, a sink) follow from the address;
 // for the default address and codec that is
 //
-//	appsrc ! videoconvert ! videoscale ! x264enc ! h264parse ! rtspclientsink
+//	appsrc ! videoconvert ! x264enc ! h264parse ! rtspclientsink
+//
+// Frames are converted to I420 (or copied, when they are 4:2:0 already)
+// and scaled to the output size by libyuv as they are handed over, so
+// videoconvert only passes them on (it converts for encoders that want
+// another layout).
 //
 // LaunchLine prints the pipeline as a gst-launch-1.0 line. Setup checks,
 // within the setup timeout, that the output can take a stream (a server

@@ -135,7 +135,9 @@ func TestQueueBounds(t *testing.T) {
 		{"1080p, large frames ahead: capped by bytes", cfg(Size(1920, 1080), FrameAhead(200)), true, 171, 172},
 		{"1080p, frames ahead within the cap", cfg(Size(1920, 1080), FrameAhead(60)), true, 62, 126},
 		{"a frame over the byte cap: two frames", cfg(Size(16384, 16384), FrameAhead(3)), true, 1, 2},
-		{"source size counts, not output size", cfg(Size(640, 360), SourceSize(3840, 2160), FrameAhead(60)), true, 42, 43},
+		// appsrc holds frames scaled to the output size already.
+		{"output size counts, not source size", cfg(Size(3840, 2160), SourceSize(640, 360), FrameAhead(60)), true, 42, 43},
+		{"a large source scaled down is small", cfg(Size(640, 360), SourceSize(3840, 2160), FrameAhead(60)), true, 62, 126},
 	} {
 		soft, hard := queueBounds(tc.c, tc.live)
 		if soft != tc.soft || hard != tc.hard {

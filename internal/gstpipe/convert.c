@@ -97,6 +97,20 @@ int ms_to_i420(int fmt, const guint8 *const p[3], const int s[3], int w, int h, 
 	return ret == 0 ? 0 : -1;
 }
 
+int ms_scale_i420(int fmt, const guint8 *const p[3], const int s[3], int w, int h, int full, guint8 *scratch,
+		guint8 *const d[3], const int ds[3], int ow, int oh) {
+	const guint8 *sp[3] = {p[0], p[1], p[2]};
+	int ss[3] = {s[0], s[1], s[2]};
+	if (fmt != (full ? MS_J420 : MS_I420)) {
+		guint8 *t[3];
+		if (scratch == NULL || ms_layout(MS_I420, w, h, scratch, t, ss) == 0 || ms_to_i420(fmt, p, s, w, h, full, t, ss) != 0)
+			return -1;
+		sp[0] = t[0], sp[1] = t[1], sp[2] = t[2];
+	}
+	return I420Scale(sp[0], ss[0], sp[1], ss[1], sp[2], ss[2], w, h, d[0], ds[0], d[1], ds[1], d[2], ds[2], ow, oh,
+		kFilterBox) == 0 ? 0 : -1;
+}
+
 gsize ms_layout(int fmt, int w, int h, guint8 *base, guint8 *d[3], int ds[3]) {
 	int cw = (w + 1) / 2, ch = (h + 1) / 2;
 	d[1] = d[2] = NULL;

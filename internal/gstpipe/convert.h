@@ -29,6 +29,12 @@ enum {
 int ms_to_i420(int fmt, const guint8 *const p[3], const int s[3], int w, int h, int full,
 	guint8 *const d[3], const int ds[3]);
 
+// ms_scale_i420 is ms_to_i420 for a frame of another size than the
+// output's (ow x oh): converted into scratch (an I420 frame of w x h)
+// unless it is I420 already, then scaled by libyuv (box filter).
+int ms_scale_i420(int fmt, const guint8 *const p[3], const int s[3], int w, int h, int full, guint8 *scratch,
+	guint8 *const d[3], const int ds[3], int ow, int oh);
+
 // ms_layout gives the planes and strides of a tightly packed w x h frame
 // of fmt at base (as ffmpeg's rawvideo lays it out) and returns its size.
 gsize ms_layout(int fmt, int w, int h, guint8 *base, guint8 *d[3], int ds[3]);

@@ -113,13 +113,15 @@ void ms_free_pool(GstBufferPool *pool) {
 // returns to the pool as soon as the encoder is done with it. If the pool
 // is empty the frame gets a fresh buffer rather than waiting. Converting
 // here (libyuv), while the frame is read anyway, replaces a copy plus a
-// pass of videoconvert downstream; a 4:2:0 frame is only copied. full
-// says the caps declare full range (yuvj420p), else limited.
+// pass of videoconvert downstream; a 4:2:0 frame is only copied. A frame
+// of w x h is scaled to appsrc's ow x oh here too, through scratch (an
+// I420 frame of w x h), which beats videoscale (docs/design.md). full says
+// the caps declare full range (yuvj420p), else limited.
 GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, int fmt, int full, const guint8 *p0, int s0,
-		const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, GstClockTime pts, GstClockTime dur,
-		guint64 offset) {
+		const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, int ow, int oh, guint8 *scratch,
+		GstClockTime pts, GstClockTime dur, guint64 offset) {
 	GstVideoInfo info;
-	if (!gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, w, h))
+	if (!gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, ow, oh))
 		return GST_FLOW_ERROR;
 	GstBuffer *buf = NULL;
 	GstBufferPoolAcquireParams params = {0};
@@ -137,7 +139,8 @@ GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, int fmt, int full, c
 	int s[3] = {s0, s1, s2};
 	guint8 *d[3] = {map.data + info.offset[0], map.data + info.offset[1], map.data + info.offset[2]};
 	int ds[3] = {info.stride[0], info.stride[1], info.stride[2]};
-	int ret = ms_to_i420(fmt, p, s, w, h, full, d, ds);
+	int ret = w == ow && h == oh ? ms_to_i420(fmt, p, s, w, h, full, d, ds) :
+		ms_scale_i420(fmt, p, s, w, h, full, scratch, d, ds, ow, oh);
 	gst_buffer_unmap(buf, &map);
 	if (ret != 0) {
 		gst_buffer_unref(buf);

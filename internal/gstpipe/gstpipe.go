@@ -59,8 +59,11 @@ type Spec struct {
 	// Live: sinks do not sync to the clock (frames leave as soon as they
 	// are encoded; the caller is paced upstream).
 	Live bool
-	// SourceCaps are appsrc's caps: I420 at the source size.
+	// SourceCaps are appsrc's caps: I420 at Width × Height.
 	SourceCaps string
+	// Width and Height are the size of appsrc's frames: Push scales
+	// frames of another size to it (libyuv), as it converts them.
+	Width, Height int
 	// FullRange converts frames to full-range YUV, else limited range;
 	// the colorimetry in SourceCaps must say the same. The matrix is
 	// BT.601 either way: libyuv has no other for RGB to YUV.
@@ -162,6 +165,9 @@ type Pipeline struct {
 	branchMu   sync.Mutex    // one ReplaceBranch at a time, and none during Release
 	pool       *C.GstBufferPool
 	full       C.int // Spec.FullRange
+	w, h       int   // Spec.Width, Spec.Height
+	scaleMu    sync.Mutex
+	scratch    []byte // a frame converted before it is scaled; under scaleMu
 	flowHandle cgo.Handle
 	samples    map[int]cgo.Handle // appsink handlers by element index (OnSamples)
 	handles    []cgo.Handle       // every sample handle made, deleted at Release
@@ -200,6 +206,7 @@ func Build(s Spec, onFlow func(enough bool)) (*Pipeline, error) {
 
 func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	p.full = cbool(s.FullRange)
+	p.w, p.h = s.Width, s.Height
 	for _, ed := range s.Elements {
 		e, err := newElement(ed)
 		if e != nil {
@@ -518,10 +525,25 @@ func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
 	if p.released {
 		return ErrFlushing
 	}
+	ow, oh := p.w, p.h
+	if ow == 0 || oh == 0 {
+		ow, oh = f.W, f.H
+	}
+	var scratch *C.guint8
+	if ow != f.W || oh != f.H {
+		// One scratch frame for every scaled push: taken in turn.
+		p.scaleMu.Lock()
+		defer p.scaleMu.Unlock()
+		if _, _, n := Layout(I420, f.W, f.H, 0); len(p.scratch) < n {
+			p.scratch = make([]byte, n)
+		}
+		scratch = (*C.guint8)(unsafe.Pointer(unsafe.SliceData(p.scratch)))
+	}
 	cp, cs := f.cargs()
 	ret := C.ms_push(p.srcPtr, p.pool, C.int(f.Format), p.full, cp[0], cs[0], cp[1], cs[1], cp[2], cs[2],
-		C.int(f.W), C.int(f.H), C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
+		C.int(f.W), C.int(f.H), C.int(ow), C.int(oh), scratch, C.GstClockTime(pts), C.GstClockTime(dur), C.guint64(offset))
 	runtime.KeepAlive(f.Planes)
+	runtime.KeepAlive(p.scratch)
 	runtime.KeepAlive(p.elems)
 	switch gst.FlowReturn(ret) {
 	case gst.FlowOK:

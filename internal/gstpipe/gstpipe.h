@@ -19,8 +19,8 @@ GstBufferPool *ms_new_pool(const char *caps_str, guint max);
 void ms_free_pool(GstBufferPool *pool);
 
 GstFlowReturn ms_push(GstElement *src, GstBufferPool *pool, int fmt, int full, const guint8 *p0, int s0,
-	const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, GstClockTime pts, GstClockTime dur,
-	guint64 offset);
+	const guint8 *p1, int s1, const guint8 *p2, int s2, int w, int h, int ow, int oh, guint8 *scratch,
+	GstClockTime pts, GstClockTime dur, guint64 offset);
 guint64 ms_level_buffers(GstElement *src);
 GstFlowReturn ms_end_of_stream(GstElement *src);
 
