@@ -7,9 +7,11 @@
 // Figures: 1 throughput (unpaced, to /dev/null), 2 blocking pacing, 3
 // latency push→decoded through the embedded RTSP server, 4 memory, 5 how
 // many real-time streams one process holds, 6 each network output, 7 the
-// browser, 8 what metrics cost, 9 WHIP and the time to a first frame.
-// Frames are drawn before any timing starts and every contender gets the
-// same ones.
+// browser, 8 what metrics cost, 9 WHIP and the time to a first frame, 10
+// CPU per frame against x264enc alone, 11 the converter alone, 12 the
+// Reader against ffmpeg. Frames are drawn before any timing starts and
+// every contender gets the same ones. -figures runs some of them and
+// rewrites only their sections of the report.
 package main
 
 import (
@@ -42,7 +44,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9", "which figures to run")
+	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9,10,11,12", "which figures to run (the report keeps the others' sections as they were)")
 )
 
 type size struct{ w, h int }
@@ -52,6 +54,10 @@ func (s size) String() string { return fmt.Sprintf("%dx%d", s.w, s.h) }
 func main() {
 	flag.Parse()
 	log.SetFlags(log.Ltime)
+	if *child != "" {
+		runChild()
+		return
+	}
 	tmp, err := os.MkdirTemp("", "mpegserver-bench")
 	if err != nil {
 		log.Fatal(err)
@@ -86,7 +92,19 @@ func main() {
 	if want("9") {
 		r.whip = figWHIP(tmp)
 	}
+	if want("10") {
+		r.bare = figBare(tmp)
+	}
+	if want("11") {
+		r.conv, r.convSizes = figConverter()
+	}
+	if want("12") {
+		r.read = figReader(tmp)
+	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
+	if old, err := os.ReadFile(*outMD); err == nil {
+		md = mergeReport(string(old), md, *figures)
+	}
 	fmt.Print(md)
 	if err := os.MkdirAll(filepath.Dir(*outMD), 0o755); err == nil {
 		err = os.WriteFile(*outMD, []byte(md), 0o644)

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,10 @@ type report struct {
 	browser     []browserRow
 	metrics     metricsResult
 	whip        whipResult
+	bare        []bareRow
+	conv        []convRow
+	convSizes   []string
+	read        []readRow
 }
 
 func machineInfo() string {
@@ -69,8 +75,8 @@ func (r *report) markdown(chart string) string {
 	w("Every contender encodes the same frames, drawn before timing starts (the test pattern of `mpegserver push`). ")
 	w("Settings are the library's defaults unless the figure says otherwise.\n\n")
 	if len(r.throughput) > 0 {
-		w("![library throughput relative to gst-launch-1.0 and ffmpeg](%s)\n\n", chart)
 		w("## 1. Throughput, unpaced\n\n")
+		w("![library throughput relative to gst-launch-1.0 and ffmpeg](%s)\n\n", chart)
 		w("%d frames of RGB to H.264 (x264 ultrafast, zerolatency, 4000 Kb/s, GOP 30, no B-frames), written to /dev/null so no clock paces it. ", tpFrames)
 		w("Median of %d runs each; each run includes set-up and the final flush (process start for the command-line contenders). ", len(r.throughput[0].libAll))
 		w("The library serves frames with ServeFrameBlock into a file target; the library converts each frame to I420 as it copies it in. gst-launch-1.0 runs the library's own printed pipeline with `filesrc ! rawvideoparse ! videoconvert` in place of appsrc (videoconvert doing the RGB to I420 conversion, multi-threaded); ffmpeg reads the same raw file and converts with swscale.\n\n")
@@ -169,7 +175,144 @@ func (r *report) markdown(chart string) string {
 	}
 	b.WriteString(r.metricsSection())
 	b.WriteString(r.whipSection())
+	r.framePath(w)
 	return b.String()
+}
+
+// framePath writes figures 10 to 12.
+func (r *report) framePath(w func(string, ...any)) {
+	if len(r.bare) > 0 {
+		w("## 10. CPU per frame against the bare encoder\n\n")
+		w("Whole processes on the same %d frames (the test pattern) at each size, x264enc with figure 1's settings (ultrafast, zerolatency, 4000 Kb/s, GOP 30, no B-frames) writing to /dev/null. ", bareFrames)
+		w("The bare encoder is `gst-launch-1.0 filesrc ! rawvideoparse format=i420 ! x264enc … ! h264parse ! filesink`, the library's own printed line from the encoder on, reading the frames already in I420 (converted once by ffmpeg before timing). ")
+		w("The library is a process of this benchmark that reads the same frames from a file one at a time, as packed RGB, I420 or NV12, and serves them with ServeFrameBlock (SourceFormat set) into a file target: its CPU holds the reading, the conversion (RGB) or copy (I420, NV12), Go, and the same encoder. ")
+		w("CPU is the user + system time of the whole process over its life, start-up included, divided by the frames. Each library run is paired with a bare run next to it; the ratio is the median of the pairs' ratios (%d pairs).\n\n", len(r.bare[0].ratios))
+		w("**Goal:** library / bare ≤ 1.10 for RGB input at 720p and 1080p, ≤ 1.03 for I420 and NV12 input.\n\n")
+		w("| size | library input | library CPU a frame | bare x264enc (I420) | library / bare | goal |\n|---|---|---|---|---|---|\n")
+		for _, x := range r.bare {
+			goal := 1.03
+			if x.input == "rgb24" {
+				goal = 1.10
+			}
+			mark := "met"
+			if median(x.ratios) > goal {
+				mark = "**not met**"
+			}
+			if x.input == "rgb24" && x.size.h < 720 {
+				mark = "(no goal at 360p)"
+			}
+			w("| %v | %s | %.2f ms | %.2f ms | **%.3f** | ≤ %.2f %s |\n", x.size, x.input, median(x.lib), median(x.bare), median(x.ratios), goal, mark)
+		}
+		w("\nAll pairs (library / bare): ")
+		for _, x := range r.bare {
+			w("%v %s %s. ", x.size, x.input, fmtRatios(x.ratios))
+		}
+		w("\n\n")
+	}
+	if len(r.conv) > 0 {
+		w("## 11. The converter alone\n\n")
+		w("`go test -run '^$' -bench '^BenchmarkConvert$' ./internal/gstpipe`: libyuv converting (or copying) one frame into I420, the work Push does before GStreamer sees a frame; the frame and its I420 stay in cache between runs, so this is the converter's own speed, not memory's. Median of 5 runs of 200 frames, milliseconds a frame. ")
+		w("yuvj* are Go's *image.YCbCr (full range) going into a limited-range stream; gray likewise.\n\n")
+		w("**Goal:** ≤ 0.4 ms a 1280×720 RGB (rgb24) frame.\n\n")
+		w("| format |")
+		for _, s := range r.convSizes {
+			w(" %s |", s)
+		}
+		w("\n|---|")
+		for range r.convSizes {
+			w("---|")
+		}
+		w("\n")
+		for _, c := range r.conv {
+			w("| %s |", c.format)
+			for _, s := range r.convSizes {
+				w(" %.3f ms |", c.ms[s])
+			}
+			w("\n")
+		}
+		w("\n")
+	}
+	if len(r.read) > 0 {
+		w("## 12. Reading: the Reader against ffmpeg\n\n")
+		w("Decoding a %d-frame H.264 file (the test pattern, x264 veryfast, 4000 Kb/s) to packed RGB, whole processes: a process of this benchmark reading every frame with OpenReader and Read, against `ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 /dev/null`. ", tpFrames)
+		w("Both decode with libavcodec; the Reader takes the decoder's I420 and converts it with libyuv as it copies each frame out. CPU is user + system time over the process's life; each library run is paired with an ffmpeg run, and ratios are medians of the pairs' (%d pairs).\n\n", len(r.read[0].cpuRatio))
+		w("**Goal:** library / ffmpeg ≤ 1.00 in CPU and in wall time at 720p and 1080p.\n\n")
+		w("| size | library CPU | ffmpeg CPU | CPU ratio | library wall | ffmpeg wall | wall ratio |\n|---|---|---|---|---|---|---|\n")
+		for _, x := range r.read {
+			w("| %v | %.2f s | %.2f s | **%.3f** | %.2f s | %.2f s | **%.3f** |\n", x.size, median(x.libCPU), median(x.ffCPU), median(x.cpuRatio),
+				median(x.libWall), median(x.ffWall), median(x.wallRatio))
+		}
+		w("\nAll pairs (CPU ratio / wall ratio): ")
+		for _, x := range r.read {
+			w("%v %s / %s. ", x.size, fmtRatios(x.cpuRatio), fmtRatios(x.wallRatio))
+		}
+		w("\n\n")
+	}
+}
+
+func fmtRatios(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(s, "/")
+}
+
+// mergeReport keeps, from the report already written, the sections of
+// figures this run did not measure, each stamped with the run it came
+// from, so that running a few figures does not erase the others.
+func mergeReport(old, fresh, ran string) string {
+	oldHead, oldSecs := splitReport(old)
+	freshHead, freshSecs := splitReport(fresh)
+	date := func(head string) string {
+		if m := regexp.MustCompile("on ([^.]+)\\.").FindStringSubmatch(head); m != nil {
+			return m[1]
+		}
+		return "an earlier run"
+	}
+	stamp := func(sec, when string) string {
+		if strings.Contains(sec, "\n_Measured ") {
+			return sec
+		}
+		i := strings.Index(sec, "\n\n")
+		return sec[:i] + "\n\n_Measured " + when + "._" + sec[i:]
+	}
+	ranSet := map[string]bool{}
+	for _, f := range strings.Split(ran, ",") {
+		ranSet[strings.TrimSpace(f)] = true
+	}
+	var b strings.Builder
+	b.WriteString(regexp.MustCompile("Measured by .* on [^.]+\\.").ReplaceAllLiteralString(freshHead,
+		"Measured by `make bench` (`go run ./bench`); each figure says when. The latest run, of figures "+ran+", was on "+date(freshHead)+"."))
+	for n := 1; n <= 12; n++ {
+		k := strconv.Itoa(n)
+		switch {
+		case ranSet[k] && freshSecs[k] != "":
+			b.WriteString(stamp(freshSecs[k], date(freshHead)))
+		case oldSecs[k] != "":
+			b.WriteString(stamp(oldSecs[k], date(oldHead)))
+		}
+	}
+	return b.String()
+}
+
+// splitReport cuts a report into its header and its figures' sections,
+// by number.
+func splitReport(md string) (string, map[string]string) {
+	secs := map[string]string{}
+	re := regexp.MustCompile("(?m)^## (\\d+)\\. ")
+	idx := re.FindAllStringSubmatchIndex(md, -1)
+	if len(idx) == 0 {
+		return md, secs
+	}
+	for i, m := range idx {
+		end := len(md)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		secs[md[m[2]:m[3]]] = md[m[0]:end]
+	}
+	return md[:idx[0][0]], secs
 }
 
 func msCell(ms float64) string {
