@@ -318,7 +318,7 @@ func figReader(tmp string) []readRow {
 			return u
 		}
 		ff := func() usage {
-			u, err := runUsage("ffmpeg", "-v", "error", "-i", mp4, "-f", "rawvideo", "-pix_fmt", "rgb24", "/dev/null")
+			u, err := runUsage("ffmpeg", "-v", "error", "-y", "-i", mp4, "-f", "rawvideo", "-pix_fmt", "rgb24", "/dev/null")
 			if err != nil {
 				log.Fatal(err)
 			}

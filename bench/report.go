@@ -234,7 +234,7 @@ func (r *report) framePath(w func(string, ...any)) {
 	}
 	if len(r.read) > 0 {
 		w("## 12. Reading: the Reader against ffmpeg\n\n")
-		w("Decoding a %d-frame H.264 file (the test pattern, x264 veryfast, 4000 Kb/s) to packed RGB, whole processes: a process of this benchmark reading every frame with OpenReader and Read, against `ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 /dev/null`. ", tpFrames)
+		w("Decoding a %d-frame H.264 file (the test pattern, x264 veryfast, 4000 Kb/s) to packed RGB, whole processes: a process of this benchmark reading every frame with OpenReader and Read, against `ffmpeg -y -i in.mp4 -f rawvideo -pix_fmt rgb24 /dev/null`. ", tpFrames)
 		w("Both decode with libavcodec; the Reader takes the decoder's I420 and converts it with libyuv as it copies each frame out. CPU is user + system time over the process's life; each library run is paired with an ffmpeg run, and ratios are medians of the pairs' (%d pairs).\n\n", len(r.read[0].cpuRatio))
 		w("**Goal:** library / ffmpeg ≤ 1.00 in CPU and in wall time at 720p and 1080p.\n\n")
 		w("| size | library CPU | ffmpeg CPU | CPU ratio | library wall | ffmpeg wall | wall ratio |\n|---|---|---|---|---|---|---|\n")
