@@ -9,21 +9,9 @@ import (
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/psnr"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 )
-
-// psnr compares two 8-bit pictures.
-func psnr(a, b []byte) float64 {
-	var se float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		se += d * d
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255*float64(len(a))/se)
-}
 
 // TestReaderFormats: Read gives every format it offers as ffmpeg decodes
 // the same file: the decoder's own 4:2:0 (yuv420p, nv12) bit for bit, and
@@ -69,7 +57,7 @@ func TestReaderFormats(t *testing.T) {
 					if err != nil {
 						t.Fatalf("frame %d: %v", i, err)
 					}
-					db := psnr(got, want[i*n:(i+1)*n])
+					db := psnr.Of(got, want[i*n:(i+1)*n])
 					switch {
 					case (f == mpegserver.YUV420P || f == mpegserver.NV12) && !math.IsInf(db, 1):
 						t.Errorf("frame %d: %.1f dB from ffmpeg's decode, want identical", i, db)

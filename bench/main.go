@@ -159,15 +159,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func run(name string, args ...string) (time.Duration, error) {
-	cmd := exec.Command(name, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %v\n%s", name, err, out.String())
-	}
-	return time.Since(t0), nil
+	u, err := runUsage(name, args...)
+	return u.wall, err
 }
 
 // ---- figure 1: throughput ----

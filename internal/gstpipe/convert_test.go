@@ -3,9 +3,10 @@ package gstpipe
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"os/exec"
 	"testing"
+
+	"github.com/mpegcoder-go/mpegserver/internal/psnr"
 )
 
 // convertCases are the layouts ConvertI420 takes, each with ffmpeg's name
@@ -41,19 +42,6 @@ func framePlanes(f Format, w, h int, b []byte) Frame {
 		fr.Planes[i], fr.Strides[i] = b[p.Offset:], p.Stride
 	}
 	return fr
-}
-
-// psnr compares two 8-bit pictures.
-func psnr(a, b []byte) float64 {
-	var se float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		se += d * d
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255*float64(len(a))/se)
 }
 
 // TestConvertMatchesFFmpeg: every layout, converted by libyuv, is within
@@ -105,9 +93,9 @@ func TestConvertMatchesFFmpeg(t *testing.T) {
 						var db [3]float64
 						for i, p := range ps {
 							end := p.Offset + p.Stride*p.Rows
-							db[i] = psnr(got[p.Offset:end], want[p.Offset:end])
+							db[i] = psnr.Of(got[p.Offset:end], want[p.Offset:end])
 						}
-						all := psnr(got, want)
+						all := psnr.Of(got, want)
 						t.Logf("PSNR %.1f dB (Y %.1f, U %.1f, V %.1f)", all, db[0], db[1], db[2])
 						// The frame's PSNR (every sample of the three
 						// planes), and no plane far off: a swapped or
