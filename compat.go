@@ -29,6 +29,10 @@ const (
 	KeyFrameAhead   = "frameAhead" // frames ahead as set (-1: 2 × GOPSize)
 	// KeyPreset is the encoder speed preset (not in the original).
 	KeyPreset = "preset"
+	// KeySourceFormat and KeySourceStride are the layout of frames served
+	// as bytes (not in the original, which took packed RGB only).
+	KeySourceFormat = "sourceFormat"
+	KeySourceStride = "sourceStride"
 )
 
 // view is what a parameter is read from: the configuration and, for
@@ -120,6 +124,20 @@ var params = []param{
 		}},
 	{key: KeyPreset, option: "`Preset(s)`", doc: "encoder speed preset, `ultrafast` … `veryslow` (not in the original)",
 		get: func(v view) any { return v.Preset }, set: setString(Preset), show: func(v view) string { return v.Preset }},
+	{key: KeySourceFormat, option: "`SourceFormat(f)`", doc: "pixel format of frames served as bytes, by ffmpeg's name: `rgb24`, `bgr24`, `rgba`, `bgra`, `argb`, `gray`, `yuv420p`, `nv12`, `yuyv422`, `yuvj420p` (not in the original; see Serving frames)",
+		get: func(v view) any { return v.SourceFormat.String() }, set: func(x any) (Option, error) {
+			if f, ok := x.(PixelFormat); ok {
+				return SourceFormat(f), nil
+			}
+			name, ok := x.(string)
+			if !ok {
+				return nil, wrongType("a pixel format's name", x)
+			}
+			f, err := ParsePixelFormat(name)
+			return SourceFormat(f), err
+		}, show: func(v view) string { return v.SourceFormat.String() }},
+	{key: KeySourceStride, option: "`SourceStride(n)`", doc: "bytes from one row of a served frame to the next; 0: packed tightly (not in the original)",
+		get: func(v view) any { return v.SourceStride }, set: setInt(SourceStride), show: func(v view) string { return strconv.Itoa(v.SourceStride) }},
 	{key: KeyWaitRef, option: "read only, `WaitRef()`", doc: "seconds to wait before the next frame (non-blocking serving)",
 		get: func(v view) any { return v.wait.Seconds() }, set: setFloat(func(float64) Option { return nil }), show: func(v view) string { return v.wait.String() }},
 }
@@ -185,10 +203,10 @@ func (s *Server) view() view {
 }
 
 // Parameter returns one parameter by its original name. Types: strings for
-// videoAddress, codecName, formatName and preset; int for nthread, width,
-// height, widthSrc, heightSrc, GOPSize, maxBframe, ptsAhead and
-// frameAhead; float64 for bitRate (Kb/s), frameRate (fps) and waitRef
-// (seconds).
+// videoAddress, codecName, formatName, preset and sourceFormat; int for
+// nthread, width, height, widthSrc, heightSrc, GOPSize, maxBframe,
+// ptsAhead, frameAhead and sourceStride; float64 for bitRate (Kb/s),
+// frameRate (fps) and waitRef (seconds).
 func (s *Server) Parameter(name string) (any, error) {
 	p, ok := lookupParam(name)
 	if !ok {

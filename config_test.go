@@ -20,6 +20,7 @@ func TestDefaultsAreValidAndDocumented(t *testing.T) {
 		"videoAddress": mpegserver.DefaultAddress, "codecName": "libx264", "formatName": "rtsp",
 		"nthread": 0, "bitRate": 2048.0, "width": 640, "height": 360, "GOPSize": 30, "maxBframe": 0,
 		"frameRate": [2]int{30, 1}, "ptsAhead": 60, "frameAhead": -1, "waitRef": 0.0, "preset": "veryfast",
+		"sourceFormat": "rgb24", "sourceStride": 0,
 	}
 	if got := s.Parameters(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parameters() = %v\nwant %v", got, want)

@@ -41,6 +41,35 @@ func TestPixelFormatNames(t *testing.T) {
 	}
 }
 
+// TestSourceFormatByName: the map with the original's keys takes the
+// format by name (or as a PixelFormat) and gives it back by name, so
+// SetParameters(other.Parameters()) carries it across; an unknown name
+// changes nothing.
+func TestSourceFormatByName(t *testing.T) {
+	s := mpegserver.New()
+	if err := s.SetParameters(map[string]any{"sourceFormat": "nv12", "sourceStride": 704}); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Config(); c.SourceFormat != mpegserver.NV12 || c.SourceStride != 704 {
+		t.Errorf("config %v %d", c.SourceFormat, c.SourceStride)
+	}
+	other := mpegserver.New()
+	if err := other.SetParameters(s.Parameters()); err != nil || other.Config().SourceFormat != mpegserver.NV12 {
+		t.Errorf("round trip: %v %v", other.Config().SourceFormat, err)
+	}
+	if err := other.SetParameters(map[string]any{"sourceFormat": mpegserver.YUYV422, "sourceStride": 0}); err != nil || other.Config().SourceFormat != mpegserver.YUYV422 {
+		t.Errorf("as a PixelFormat: %v %v", other.Config().SourceFormat, err)
+	}
+	for _, bad := range []any{"yuv444p", 3} {
+		if err := other.SetParameters(map[string]any{"sourceFormat": bad}); !errors.Is(err, mpegserver.ErrBadParameter) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	if f, _ := other.Parameter("sourceFormat"); f != "yuyv422" {
+		t.Errorf("after refusals: %v", f)
+	}
+}
+
 // TestSourceStrideChecks: a stride shorter than a row, or an unknown
 // format, is a bad parameter; the frame length follows the stride.
 func TestSourceStrideChecks(t *testing.T) {
