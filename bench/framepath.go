@@ -108,6 +108,20 @@ func childRead(path string) error {
 	}
 }
 
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures ("" where
+// there is none).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
+}
+
 // usage is what one whole process took.
 type usage struct{ cpu, wall time.Duration }
 

@@ -63,7 +63,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	r := &report{machine: machineInfo(), date: time.Now().UTC().Format("2006-01-02 15:04 MST"), quick: *quick}
+	r := &report{machine: machineInfo(), load: loadAverage(), date: time.Now().UTC().Format("2006-01-02 15:04 MST"), quick: *quick}
 	want := func(n string) bool { return strings.Contains(","+*figures+",", ","+n+",") }
 	if want("1") {
 		r.throughput = figThroughput(tmp)
@@ -631,6 +631,8 @@ type scaleStep struct {
 	libMin, ffMin float64 // slowest stream's fps
 	libMax, ffMax float64 // fastest stream's fps (above 30.5: catching up a backlog)
 	libCPU, ffCPU float64 // ms of CPU per delivered frame, publishers and relay together
+	libRetry      bool    // measured a second time after missing real time
+	ffRetry       bool
 }
 
 // realTime: every stream at the frame rate, neither behind nor catching up.
@@ -653,17 +655,29 @@ func figScale() []scaleStep {
 	fr := frames(size{640, 360}, 90)
 	var steps []scaleStep
 	libOK, ffOK := true, true
-	for _, n := range []int{1, 4, 8, 10, 12, 14, 16} {
+	for _, n := range []int{1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20} {
 		if !libOK && !ffOK {
 			break
 		}
 		st := scaleStep{n: n}
+		// A step that misses real time is measured once more before the
+		// tool's count ends: on a shared machine a load spike from
+		// elsewhere can take one window, and both tools get the same
+		// second chance.
 		if libOK {
 			st.libMin, st.libMax, st.libCPU = scaleLib(n, fr, window)
+			if !realTime(st.libMin, st.libMax) {
+				st.libMin, st.libMax, st.libCPU = scaleLib(n, fr, window)
+				st.libRetry = true
+			}
 			libOK = realTime(st.libMin, st.libMax)
 		}
 		if ffOK {
 			st.ffMin, st.ffMax, st.ffCPU = scaleFFmpeg(n, fr, window)
+			if !realTime(st.ffMin, st.ffMax) {
+				st.ffMin, st.ffMax, st.ffCPU = scaleFFmpeg(n, fr, window)
+				st.ffRetry = true
+			}
 			ffOK = realTime(st.ffMin, st.ffMax)
 		}
 		log.Printf("figure 5: %d streams: library %.1f-%.1f fps %.2f ms CPU/frame, ffmpeg %.1f-%.1f fps %.2f ms CPU/frame",
