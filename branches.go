@@ -121,7 +121,7 @@ func (s *outputSet) revive(k int) {
 			r.start(s.run(k))
 		}
 		before := socketInodes()
-		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end]); err != nil {
+		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end], nil); err != nil {
 			if runs {
 				r.stop()
 			}

@@ -1,0 +1,61 @@
+#include <gst/app/gstappsrc.h>
+
+#include "audio.h"
+
+// ms_push_audio copies interleaved samples (or, with data NULL, as many
+// bytes of silence) into a new buffer and gives it to appsrc, which takes
+// the only reference. Offsets count samples, as audio buffers do.
+GstFlowReturn ms_push_audio(GstElement *src, const guint8 *data, gsize size, GstClockTime pts, GstClockTime dur,
+		guint64 offset, guint64 offset_end) {
+	GstBuffer *buf = gst_buffer_new_allocate(NULL, size, NULL);
+	if (buf == NULL)
+		return GST_FLOW_ERROR;
+	if (data != NULL)
+		gst_buffer_fill(buf, 0, data, size);
+	else
+		gst_buffer_memset(buf, 0, 0, size);
+	GST_BUFFER_PTS(buf) = pts;
+	GST_BUFFER_DTS(buf) = pts;
+	GST_BUFFER_DURATION(buf) = dur;
+	GST_BUFFER_OFFSET(buf) = offset;
+	GST_BUFFER_OFFSET_END(buf) = offset_end;
+	return gst_app_src_push_buffer(GST_APP_SRC(src), buf);
+}
+
+// ms_level_time is how much time appsrc holds that has not left it.
+guint64 ms_level_time(GstElement *src) {
+	return gst_app_src_get_current_level_time(GST_APP_SRC(src));
+}
+
+// ms_link_into links from's src pad into into: on a request pad of the
+// template pad (hlssink2 has "video" and "audio", both ANY), or on any
+// compatible pad when pad is empty. Returns 0 on failure.
+int ms_link_into(GstElement *from, GstElement *into, const char *pad) {
+	if (pad == NULL || pad[0] == '\0')
+		return gst_element_link(from, into);
+	return gst_element_link_pads(from, NULL, into, pad);
+}
+
+static GstPadProbeReturn ms_drain_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+		GstObject *parent = gst_pad_get_parent(pad);
+		if (parent != NULL) {
+			gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
+				gst_structure_new_empty("mpegserver-drained")));
+			gst_object_unref(parent);
+		}
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+// ms_watch_drain posts "mpegserver-drained" (as the counted element's
+// probe does) when end-of-stream leaves e: everything before it has been
+// handed on.
+void ms_watch_drain(GstElement *e) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return;
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, ms_drain_probe, NULL, NULL);
+	gst_object_unref(pad);
+}
