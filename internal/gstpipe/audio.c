@@ -36,6 +36,33 @@ int ms_link_into(GstElement *from, GstElement *into, const char *pad) {
 	return gst_element_link_pads(from, NULL, into, pad);
 }
 
+static GstPadProbeReturn ms_drop_reconfigure(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	return ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_RECONFIGURE ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+// ms_link_tee links a new branch to a running tee without the upstream
+// RECONFIGURE event a link sends: it makes the encoders renegotiate, and
+// their ALLOCATION query, serialized, waits in the new branch's queue on
+// a sink that has not started (rtspclientsink with two streams waits for
+// buffers on both before it handles it), which holds both encoders for
+// ever. The caps never change; the new branch gets them from the tee's
+// sticky events. Returns 0 on failure.
+int ms_link_tee(GstElement *tee, GstElement *first) {
+	GstPad *src = gst_element_request_pad_simple(tee, "src_%u");
+	if (src == NULL)
+		return 0;
+	gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, ms_drop_reconfigure, NULL, NULL);
+	GstPad *sink = gst_element_get_static_pad(first, "sink");
+	int ok = sink != NULL && GST_PAD_LINK_SUCCESSFUL(gst_pad_link(src, sink));
+	if (sink != NULL)
+		gst_object_unref(sink);
+	if (!ok)
+		gst_element_release_request_pad(tee, src);
+	gst_object_unref(src);
+	return ok;
+}
+
 static GstPadProbeReturn ms_drain_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
 	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {

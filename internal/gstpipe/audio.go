@@ -121,6 +121,15 @@ func (p *Pipeline) linkJoin(from *gst.Element, chain []*gst.Element, into *gst.E
 // reports EventDrained (once every track's has).
 func watchDrain(e *gst.Element) { C.ms_watch_drain(elemPtr(e)) }
 
+// linkTee links a new branch's first element to a running tee (see
+// ms_link_tee).
+func linkTee(tee, first *gst.Element) error {
+	if C.ms_link_tee(elemPtr(tee), elemPtr(first)) == 0 {
+		return fmt.Errorf("cannot link %s to %s", first.GetName(), tee.GetName())
+	}
+	return nil
+}
+
 // HasAudio says whether the pipeline has an audio chain.
 func (p *Pipeline) HasAudio() bool {
 	p.mu.RLock()

@@ -11,5 +11,6 @@ GstFlowReturn ms_push_audio(GstElement *src, const guint8 *data, gsize size, Gst
 guint64 ms_level_time(GstElement *src);
 int ms_link_into(GstElement *from, GstElement *into, const char *pad);
 void ms_watch_drain(GstElement *e);
+int ms_link_tee(GstElement *tee, GstElement *first);
 
 #endif

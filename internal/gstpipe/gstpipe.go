@@ -713,9 +713,15 @@ func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 	if atee != nil {
 		C.ms_branch_detach(elemPtr(atee), elemPtr(aold[0]))
 	}
-	for _, e := range append(old, aold...) {
-		_ = e.SetState(gst.StateNull)
-		_ = p.pipe.Remove(e)
+	// Sinks first, as a bin stops its children: a queue's thread may be
+	// blocked pushing into the old sink (rtspclientsink waits on its lost
+	// connection), and stopping the queue first waits on that thread for
+	// ever; a stopped sink refuses the push, which frees it.
+	for _, chain := range [][]*gst.Element{old, aold} {
+		for i := len(chain) - 1; i >= 0; i-- {
+			_ = chain[i].SetState(gst.StateNull)
+			_ = p.pipe.Remove(chain[i])
+		}
 	}
 	fresh := make([]*gst.Element, 0, len(elems))
 	var afresh []*gst.Element
@@ -769,11 +775,11 @@ func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 	}
 	// Its first frame must be a keyframe.
 	C.ms_drop_until_keyframe(elemPtr(fresh[0]))
-	if err := tee.Link(fresh[0]); err != nil {
+	if err := linkTee(tee, fresh[0]); err != nil {
 		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
 	}
 	if atee != nil {
-		if err := atee.Link(afresh[0]); err != nil {
+		if err := linkTee(atee, afresh[0]); err != nil {
 			return fail(fmt.Errorf("linking the new branch's audio to the tee: %v", err))
 		}
 	}
