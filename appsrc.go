@@ -111,6 +111,9 @@ type appsrc struct {
 	done    <-chan struct{} // closed when the stream stops taking frames
 	failure func() error    // why the stream failed, nil while it works
 	ended   func(error)     // fails the stream: the pipeline stopped taking frames by itself
+	// pushedTo, when set, is told where the frames pushed so far end,
+	// after each push (the audio track follows them).
+	pushedTo func(end time.Duration)
 
 	mu      sync.Mutex // serializes stamping and pushing; never held while waiting
 	tl      timeline
@@ -164,9 +167,13 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 		if err == nil {
 			a.pushed++
 		}
+		end := a.tl.next()
 		a.mu.Unlock()
 		switch {
 		case err == nil:
+			if a.pushedTo != nil {
+				a.pushedTo(end)
+			}
 			return nil
 		case errors.Is(err, gstpipe.ErrFlushing):
 			a.mu.Lock()
