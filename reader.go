@@ -111,8 +111,11 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 }
 
 // readError names the source and says what kind of failure it was.
-func (r *Reader) readError(err error) error {
-	shown := Redact(r.src.URI)
+func (r *Reader) readError(err error) error { return sourceError(Redact(r.src.URI), r.src.Live, err) }
+
+// sourceError names a source (shown, redacted) and says what kind of
+// failure a reader's error is.
+func sourceError(shown string, live bool, err error) error {
 	var re *gstpipe.ReadError
 	if errors.As(err, &re) {
 		msg := re.Message
@@ -122,7 +125,7 @@ func (r *Reader) readError(err error) error {
 		switch {
 		case re.OpenFailed:
 			return fmt.Errorf("%w: %s: %s", ErrUnreachable, shown, msg)
-		case re.IOFailed || r.src.Live:
+		case re.IOFailed || live:
 			return fmt.Errorf("%w: %s: %s", ErrDisconnected, shown, msg)
 		}
 		return fmt.Errorf("%w: reading %s: %s", ErrPipeline, shown, msg)
