@@ -29,9 +29,9 @@ func TestCompileAudio(t *testing.T) {
 		{"srt://127.0.0.1:9000", "", aac, "mpegtsmux", "", true},
 		{"udp://127.0.0.1:5000", "", aac, "mpegtsmux", "", true},
 		{"/tmp/live.m3u8", "", aac, "hlssink2", "audio", false},
-		{"/tmp/out.mp4", "", aac, "mp4mux", "", true},
+		{"/tmp/out.mp4", "", aac, "mp4mux", "", false}, // offline: no latency
 		{"/tmp/out.mkv", "", aac, "matroskamux", "", false},
-		{"/tmp/out.ts", "", aac, "mpegtsmux", "", true},
+		{"/tmp/out.ts", "", aac, "mpegtsmux", "", false},
 		{"/tmp/out.webm", "libvpx", opus, "webmmux", "", false},
 	} {
 		opts := []Option{Address(tc.addr), Audio(Silence())}

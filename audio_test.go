@@ -99,6 +99,18 @@ func TestAudioInFiles(t *testing.T) {
 		}
 		wantTracks(t, tc.ext, file, tc.audio, 2)
 	}
+	// Samples served past the frames' end (a file has no clock to hold
+	// them back) are cut there: the track is as long as the frames.
+	file := filepath.Join(dir, "served.mp4")
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.Audio(mpegserver.Samples(48000, 1)))
+	if err := s.Setup(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServeAudioBlock(make([]byte, 48000*2*3/2)); err != nil { // 1.5 s
+		t.Fatal(err)
+	}
+	pushFrames(t, s, 30, 320, 240) // 1 s
+	wantTracks(t, "samples past the frames", file, "aac", 1)
 }
 
 // TestAudioOverNetworks: the track reaches each kind of receiver, read

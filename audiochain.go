@@ -171,7 +171,10 @@ func (d *description) addAudio(c Config, ins []audioIn, installed func(string) b
 	}
 	for k, o := range d.outputs {
 		j := gstpipe.Join{First: len(els), Into: o.join, Pad: ins[k].pad}
-		if into := &d.elements[o.join]; slices.Contains(liveMuxers, into.Factory) {
+		// Offline the muxer waits for every track anyway, and a latency
+		// would let it hold that much of one track (past the frames'
+		// end at Close, where the track is cut).
+		if into := &d.elements[o.join]; d.live() && slices.Contains(liveMuxers, into.Factory) {
 			into.Props = append(slices.Clone(into.Props), gstpipe.Prop{Name: "latency",
 				Value: strconv.FormatInt(int64(audioSlack(c)+muxerMargin), 10)})
 		}

@@ -397,7 +397,10 @@ func (a *audioTrack) waitRef() time.Duration {
 }
 
 // finish takes no more samples and makes the track as long as the
-// frames; it says whether the track has samples, which then need their
+// frames: silence up to their end, or the samples beyond it cut (a file
+// has no clock to hold a producer back, and one serving samples
+// beyond the frames' end ran up to the frames-ahead bound past it). It
+// says whether the track has samples, which then need their
 // end-of-stream too.
 func (a *audioTrack) finish() bool {
 	a.mu.Lock()
@@ -406,6 +409,9 @@ func (a *audioTrack) finish() bool {
 	if a.videoEnd > 0 {
 		a.startLocked(a.p.RunningTime())
 		_ = a.fillLocked(a.videoEnd)
+		if a.nextTime() > a.videoEnd {
+			a.p.ClipAudio(a.videoEnd - a.delay)
+		}
 	}
 	return a.next > 0
 }

@@ -36,6 +36,28 @@ int ms_link_into(GstElement *from, GstElement *into, const char *pad) {
 	return gst_element_link_pads(from, NULL, into, pad);
 }
 
+static GstPadProbeReturn ms_clip_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+	GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+	if (b != NULL && GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_PTS(b) >= *(GstClockTime *)data)
+		return GST_PAD_PROBE_DROP;
+	return GST_PAD_PROBE_OK;
+}
+
+// ms_clip_audio ends the encoded audio leaving e at end: frames that
+// start there or later are dropped (the one across end stays: encoded
+// frames cannot be cut). What a producer served beyond the frames' end
+// (a file has no clock to hold it back) is not written after them; the
+// encoder already holds what passed its queue, so the cut is after it.
+void ms_clip_audio(GstElement *e, GstClockTime end) {
+	GstPad *pad = gst_element_get_static_pad(e, "src");
+	if (pad == NULL)
+		return;
+	GstClockTime *at = g_new(GstClockTime, 1);
+	*at = end;
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, ms_clip_probe, at, g_free);
+	gst_object_unref(pad);
+}
+
 static GstPadProbeReturn ms_drop_reconfigure(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
 	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
 	return ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_RECONFIGURE ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;

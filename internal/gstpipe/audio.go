@@ -177,6 +177,21 @@ func (p *Pipeline) AudioQueued() time.Duration {
 	return time.Duration(t)
 }
 
+// ClipAudio cuts the audio at end (a time stamp): encoded frames that
+// start there or later are dropped before each output takes them, so
+// samples served beyond the frames and not yet muxed are not written.
+func (p *Pipeline) ClipAudio(end time.Duration) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.released {
+		return
+	}
+	for _, j := range p.joins {
+		C.ms_clip_audio(elemPtr(p.aelems[j.End-1]), C.GstClockTime(end))
+	}
+	runtime.KeepAlive(p.aelems)
+}
+
 // AudioEndOfStream tells the audio appsrc no more samples come.
 func (p *Pipeline) AudioEndOfStream() {
 	p.mu.RLock()

@@ -12,5 +12,6 @@ guint64 ms_level_time(GstElement *src);
 int ms_link_into(GstElement *from, GstElement *into, const char *pad);
 void ms_watch_drain(GstElement *e);
 int ms_link_tee(GstElement *tee, GstElement *first);
+void ms_clip_audio(GstElement *e, GstClockTime end);
 
 #endif
