@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -445,4 +446,57 @@ func TestVideoProducerStalls(t *testing.T) {
 			t.Errorf("after a video stall: A/V offset %v; want within ±%v and a frame", o, avBound)
 		}
 	}
+}
+
+// TestAVSoak (make av-soak; MPEGSERVER_AV_SOAK=10m): markers served in
+// step for the whole time over RTMP and RTSP to mediamtx; its recordings
+// decoded by ffmpeg must keep every marker's tone within avBound, with no
+// drift: the offsets of the last minute as those of the first.
+func TestAVSoak(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("MPEGSERVER_AV_SOAK"))
+	if err != nil || d <= 0 {
+		t.Skip("set MPEGSERVER_AV_SOAK (make av-soak) to stream markers that long")
+	}
+	testutil.NeedTool(t, "ffmpeg")
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	for _, tc := range []struct{ name, addr, path string }{
+		{"RTMP", "rtmp://" + m.RTMP + "/soak/rtmp", "soak/rtmp"},
+		{"RTSP", "rtsp://" + m.RTSP + "/soak/rtsp", "soak/rtsp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, avOptions(320, 240)...)
+			if err := s.Setup(tc.addr); err != nil {
+				t.Fatal(err)
+			}
+			n := int(d.Seconds()) * avFPS
+			start := time.Now()
+			serveAV(t, s, newAVSource(320, 240), 0, n)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			t.Logf("%d frames in %v; slips %d, audio served %v, filled %v", st.Pushed, time.Since(start).Round(time.Second),
+				st.Slips, st.AudioServed, st.AudioFilled)
+			offs, markers := avOffsets(t, recording(t, m, tc.path))
+			checkOffsets(t, fmt.Sprintf("%v over %s", d, tc.name), offs, markers, int(d.Seconds())-5)
+			if len(offs) < 120 {
+				return
+			}
+			first, last := meanOffset(offs[:60]), meanOffset(offs[len(offs)-60:])
+			t.Logf("drift over %v: %v (first minute's mean %v, last minute's %v)", d, (last - first).Round(time.Microsecond),
+				first.Round(time.Microsecond), last.Round(time.Microsecond))
+			if (last - first).Abs() > 5*time.Millisecond {
+				t.Errorf("drift over %v: %v", d, last-first)
+			}
+		})
+	}
+}
+
+func meanOffset(offs []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, o := range offs {
+		sum += o
+	}
+	return sum / time.Duration(len(offs))
 }
