@@ -7,7 +7,8 @@
 // Figures: 1 throughput (unpaced, to /dev/null), 2 blocking pacing, 3
 // latency push→decoded through the embedded RTSP server, 4 memory, 5 how
 // many real-time streams one process holds, 6 each network output, 7 the
-// browser, 8 what metrics cost, 9 WHIP and the time to a first frame.
+// browser, 8 what metrics cost, 9 WHIP and the time to a first frame, 10
+// what an audio track costs.
 // Frames are drawn before any timing starts and every contender gets the
 // same ones.
 package main
@@ -42,7 +43,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9", "which figures to run")
+	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9,10", "which figures to run")
 )
 
 type size struct{ w, h int }
@@ -85,6 +86,9 @@ func main() {
 	}
 	if want("9") {
 		r.whip = figWHIP(tmp)
+	}
+	if want("10") {
+		r.audio = figAudio()
 	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
 	fmt.Print(md)

@@ -32,6 +32,7 @@ type report struct {
 	browser     []browserRow
 	metrics     metricsResult
 	whip        whipResult
+	audio       audioResult
 }
 
 func machineInfo() string {
@@ -169,6 +170,7 @@ func (r *report) markdown(chart string) string {
 	}
 	b.WriteString(r.metricsSection())
 	b.WriteString(r.whipSection())
+	b.WriteString(r.audioSection())
 	return b.String()
 }
 
