@@ -320,16 +320,27 @@ func (a *audioTrack) rejoinLocked(now time.Duration) error {
 	return a.fillLocked(a.videoEnd - a.lags.median())
 }
 
-// videoRejoin is where frames that come after a stall of theirs should
-// go to be in step with the samples served meanwhile: where they stood
-// relative to the samples before the stall; 0 if the samples stalled too.
-func (a *audioTrack) videoRejoin() time.Duration {
+// videoRejoin is where the next frame goes after a stall of the frames
+// (they are late: now at the earliest): in step with the samples served
+// meanwhile, where the frames stood relative to them before the stall
+// (the lag is measured at the end of a frame just pushed, so the frame
+// starts a period earlier). When that is in the past, the frame goes at
+// now and the samples, which trail play time by up to the slack while
+// silence fills in, rejoin it with their next call.
+func (a *audioTrack) videoRejoin(now, period time.Duration) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.started || a.gap || a.served == 0 {
-		return 0
+	if !a.started || a.served == 0 {
+		return now
 	}
-	return a.nextTime() + a.lags.median()
+	at := now
+	if !a.gap {
+		at = a.nextTime() + a.lags.median() - period
+	}
+	if at <= now {
+		a.gap = true // the samples rejoin the frames
+	}
+	return max(at, now)
 }
 
 // lagWindow holds the last lags measured. Their median is the lag: one

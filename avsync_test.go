@@ -500,3 +500,46 @@ func meanOffset(offs []time.Duration) time.Duration {
 	}
 	return sum / time.Duration(len(offs))
 }
+
+// TestProducerStallsBetweenTracks: one producer, frame then its samples,
+// stalls for 3 s (longer than it runs ahead) in between, either after a
+// frame or after its samples. Whatever comes late slips or gets silence,
+// and the markers after it still play in step.
+func TestProducerStallsBetweenTracks(t *testing.T) {
+	t.Parallel()
+	testutil.NeedTool(t, "ffmpeg")
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	for _, afterFrame := range []bool{true, false} {
+		name := map[bool]string{true: "after a frame", false: "after its samples"}[afterFrame]
+		path := map[bool]string{true: "stall/frame", false: "stall/samples"}[afterFrame]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, avOptions(320, 240)...)
+			if err := s.Setup("rtmp://" + m.RTMP + "/" + path); err != nil {
+				t.Fatal(err)
+			}
+			src := newAVSource(320, 240)
+			serveAV(t, s, src, 0, 95)
+			if err := s.ServeFrameBlock(src.frame(95)); err != nil {
+				t.Fatal(err)
+			}
+			if afterFrame {
+				time.Sleep(3 * time.Second) // the stall itself: nothing to wait on
+			}
+			if err := s.ServeAudioBlock(src.audio(95)); err != nil {
+				t.Fatal(err)
+			}
+			if !afterFrame {
+				time.Sleep(3 * time.Second)
+			}
+			serveAV(t, s, src, 96, 204)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			t.Logf("slips %d, audio filled %v", st.Slips, st.AudioFilled)
+			offs, n := avOffsets(t, recording(t, m, path))
+			checkOffsets(t, "around a stall "+name, offs, n, 7)
+		})
+	}
+}

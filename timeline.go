@@ -30,10 +30,10 @@ type timeline struct {
 	// start is where the stream's time line begins, shared with its
 	// audio track; nil: at the first frame.
 	start *streamOrigin
-	// rejoin, when set, says where frames that come after a stall should
-	// go to be in step with served audio that went on (0: nowhere
-	// better than now).
-	rejoin func() time.Duration
+	// rejoin, when set, says where the next frame goes after a stall
+	// (now at the earliest), to be in step with served audio that went
+	// on; it is given now and the frame period.
+	rejoin func(now, period time.Duration) time.Duration
 }
 
 // at is the timestamp of frame k after the origin: k × den/num seconds,
@@ -99,7 +99,7 @@ func (t *timeline) stamp(now time.Duration) time.Duration {
 		t.slips++
 		t.origin, t.index, t.lead = now, 0, 0
 		if t.rejoin != nil {
-			t.origin = max(now, t.rejoin())
+			t.origin = t.rejoin(now, t.period())
 		}
 	case now > t.next():
 		// Behind its slot: the producer uses up the lead it had.
