@@ -13,8 +13,8 @@ import (
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
 )
 
-// probeAudio is the codec and duration ffprobe gives a file's audio ("",
-// 0 without), and its video's.
+// probeAudio is the codec of a file's audio ("" without) and the file's
+// duration.
 func probeAudio(t *testing.T, file string) (codec string, seconds float64) {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name:format=duration",
@@ -22,32 +22,52 @@ func probeAudio(t *testing.T, file string) (codec string, seconds float64) {
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", file, err)
 	}
+	// MPEG-TS lists the stream under its program too: the codec first,
+	// the file's duration last.
 	f := strings.Fields(strings.ReplaceAll(string(out), ",", " "))
-	if len(f) == 2 {
+	if len(f) >= 2 {
 		codec = f[0]
-		seconds, _ = strconv.ParseFloat(f[1], 64)
+		seconds, _ = strconv.ParseFloat(f[len(f)-1], 64)
 	}
 	return codec, seconds
 }
 
-// TestPushAudioSilent: push --audio silent rtmp://… as a user types it:
-// the server's recording has an AAC track beside the video. (RTMPS takes
-// the same flag; its certificate options are the credentials work's, so
-// this runs over plain RTMP.)
+// TestPushAudioSilent: push --audio silent as a user types it, over
+// RTMPS to mediamtx (its self-signed certificate given with --tls-ca) and
+// over RTMP to nginx-rtmp: each server's recording has an AAC track
+// beside the video.
 func TestPushAudioSilent(t *testing.T) {
 	testutil.NeedTool(t, "ffprobe")
+	m := testutil.StartMediaMTX(t, testutil.MediaMTXOptions{})
+	port := m.RTMPS[strings.LastIndex(m.RTMPS, ":"):]
 	srv := testutil.StartRTMP(t)
-	stdout, stderr, code := runCmd(t, nil, "push", "--audio", "silent", srv.URL+"/cam", "--frames", "60", "--quiet",
-		"--width", "320", "--height", "240")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
-	}
-	if !strings.Contains(stdout, "Audio: silent, 2 channels, 128 kbit/s") || !strings.Contains(stdout, "s of silence filled in") {
-		t.Errorf("stdout:\n%s", stdout)
-	}
-	srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
-	if codec, secs := probeAudio(t, filepath.Join(srv.Dir, "cam.flv")); codec != "aac" || secs < 1.5 {
-		t.Errorf("recorded audio %q, %.2f s; want AAC beside 2 s of frames", codec, secs)
+	for _, tc := range []struct {
+		args []string
+		rec  func() string
+	}{
+		{[]string{"--tls-ca", m.CA, "rtmps://127.0.0.1" + port + "/live/cam"}, func() string {
+			if !m.WaitLog("[path live/cam] [recorder] recording stopped", 1, 10*time.Second) {
+				t.Fatalf("mediamtx did not stop recording:\n%s", m.Log())
+			}
+			return m.Recordings("live/cam")[0]
+		}},
+		{[]string{srv.URL + "/cam"}, func() string {
+			srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
+			return filepath.Join(srv.Dir, "cam.flv")
+		}},
+	} {
+		args := append([]string{"push", "--audio", "silent", "--frames", "90", "--quiet", "--width", "320", "--height", "240"}, tc.args...)
+		stdout, stderr, code := runCmd(t, nil, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "Audio: silent, 2 channels, 128 kbit/s") || !strings.Contains(stdout, "s of silence filled in") {
+			t.Errorf("%q: stdout:\n%s", args, stdout)
+		}
+		// mediamtx records from its track analysis on, a second or two in.
+		if codec, secs := probeAudio(t, tc.rec()); codec != "aac" || secs < 0.5 {
+			t.Errorf("%q: recorded audio %q, %.2f s; want AAC beside 3 s of frames", args, codec, secs)
+		}
 	}
 }
 
