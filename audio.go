@@ -177,20 +177,28 @@ func (s *Server) AudioWaitRef() time.Duration {
 // none is.
 func (s *session) serveAudio(ctx context.Context, pcm []byte, blocking bool) error {
 	s.mu.Lock()
-	st := s.st
+	st, refusal, trial := s.st, s.refusal, s.trial
 	s.mu.Unlock()
-	if st != nil {
-		err := st.audio.serve(ctx, pcm, blocking)
-		if err == nil || !s.cfg.Reconnect || !s.revives() {
-			return err
-		}
-		if failure := st.failure(); failure == nil || !isLoss(failure) {
-			return err
-		}
-		s.markDown(st)
-	}
 	a := s.cfg.Audio
-	return s.aud.dropFor(ctx, blocking, s.closing, samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate()))
+	drop := func() error {
+		return s.aud.dropFor(ctx, blocking, s.closing, samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate()))
+	}
+	switch {
+	case refusal != nil:
+		return refusal
+	case st != nil && trial:
+		// As frames: a new stream not yet delivering never holds the
+		// producer; what it cannot take is dropped at its pace.
+		if st.audio.serve(ctx, pcm, false) == nil {
+			return nil
+		}
+		return drop()
+	case st != nil:
+		if err := st.audio.serve(ctx, pcm, blocking); !s.lost(st, err) {
+			return err
+		}
+	}
+	return drop()
 }
 
 // audioWaitRef is AudioWaitRef: the stream's while up; while down, the

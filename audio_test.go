@@ -361,28 +361,30 @@ func TestAudioSurvivesReconnection(t *testing.T) {
 			if record {
 				lost = mpegserver.OutputFailed
 			}
-			done := make(chan struct{})
-			go func() { defer close(done); waitEvent(t, s, lost, 20*time.Second) }()
-			for waiting := true; waiting; {
-				serve(1)
-				select {
-				case <-done:
-					waiting = false
-				default:
+			// Serving goes on, frames and samples at their pace, while the
+			// events come: the loss, then the return.
+			serveUntil := func(kind mpegserver.EventKind) {
+				t.Helper()
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					serve(1)
+					select {
+					case ev := <-s.Events():
+						t.Logf("event: %v %s attempt %d %v", ev.Kind, ev.Output, ev.Attempt, ev.Err)
+						if ev.Kind == kind {
+							return
+						}
+					default:
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("no %v event within 20 s", kind)
+					}
 				}
 			}
+			serveUntil(lost)
 			serve(30) // while the server is away
 			relay2 := startRelayAt(t, addr)
-			done = make(chan struct{})
-			go func() { defer close(done); waitEvent(t, s, mpegserver.Reconnected, 20*time.Second) }()
-			for waiting := true; waiting; {
-				serve(1)
-				select {
-				case <-done:
-					waiting = false
-				default:
-				}
-			}
+			serveUntil(mpegserver.Reconnected)
 			serve(30)
 			if err := relay2.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserverInfo) bool { return i.AudioPackets > 20 && i.Frames > 10 }); err != nil {
 				t.Fatalf("the returning server got no audio: %v (%+v)", err, relay2.Info("cam"))

@@ -52,16 +52,10 @@ func OpenAudioReader(ctx context.Context, source string, cfg AudioReaderConfig) 
 	if err := a.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.OpenTimeout < 0 || cfg.ReadTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
+	if err := readerTimeouts(&cfg.OpenTimeout, &cfg.ReadTimeout); err != nil {
+		return nil, err
 	}
 	cfg.Rate, cfg.Channels = a.rate(), a.channels()
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = DefaultProbeTimeout
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
-	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.OpenTimeout)
 	defer cancel()
 	uri, m, err := discover(ctx, source, ErrNoAudio)

@@ -369,27 +369,11 @@ func (w *lagWindow) median() time.Duration {
 }
 
 func (a *audioTrack) waitFor(ctx context.Context, wait time.Duration, moved <-chan struct{}, enough bool, wake <-chan struct{}) error {
-	var timer <-chan time.Time
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		timer = t.C
-	}
-	if !enough {
-		wake = nil
-	}
-	select {
-	case <-timer:
-	case <-moved:
-	case <-wake:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-a.done:
+	return waitPush(ctx, wait, moved, enough, wake, a.done, func() error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.usableLocked()
-	}
-	return nil
+	})
 }
 
 // waitRef is AudioWaitRef for this track: at least a tick while the

@@ -61,14 +61,8 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 	if cfg.Width < 0 || cfg.Height < 0 || cfg.Width > maxDimension || cfg.Height > maxDimension || (cfg.Width == 0) != (cfg.Height == 0) {
 		return nil, fmt.Errorf("%w: reader size %dx%d (want both in [1, %d], or both 0)", ErrBadParameter, cfg.Width, cfg.Height, maxDimension)
 	}
-	if cfg.OpenTimeout < 0 || cfg.ReadTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = DefaultProbeTimeout
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
+	if err := readerTimeouts(&cfg.OpenTimeout, &cfg.ReadTimeout); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.OpenTimeout)
 	defer cancel()
@@ -108,6 +102,21 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 		r.src.FrameRate = Rational{first.FPSNum, first.FPSDen}
 	}
 	return r, nil
+}
+
+// readerTimeouts checks a reader's bounds and puts the defaults in for
+// those not given.
+func readerTimeouts(open, read *time.Duration) error {
+	if *open < 0 || *read < 0 {
+		return fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
+	}
+	if *open == 0 {
+		*open = DefaultProbeTimeout
+	}
+	if *read == 0 {
+		*read = DefaultReadTimeout
+	}
+	return nil
 }
 
 // readError names the source and says what kind of failure it was.

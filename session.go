@@ -94,16 +94,25 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 		return s.drop(ctx, blocking)
 	}
 	if st != nil {
-		err := st.src.serve(ctx, fr, blocking)
-		if err == nil || !s.cfg.Reconnect || !s.revives() {
+		if err := st.src.serve(ctx, fr, blocking); !s.lost(st, err) {
 			return err
 		}
-		if failure := st.failure(); failure == nil || !isLoss(failure) {
-			return err
-		}
-		s.markDown(st)
 	}
 	return s.drop(ctx, blocking)
+}
+
+// lost says whether err, from serving to st, is the loss of a stream the
+// session opens again: then st is marked down, and what was served is
+// dropped and counted.
+func (s *session) lost(st *stream, err error) bool {
+	if err == nil || !s.cfg.Reconnect || !s.revives() {
+		return false
+	}
+	if failure := st.failure(); failure == nil || !isLoss(failure) {
+		return false
+	}
+	s.markDown(st)
+	return true
 }
 
 // markDown records that st has failed, once.

@@ -51,16 +51,7 @@ func audioRun(sz size, fr [][]byte, d time.Duration, audio bool, res *audioResul
 	if err := s.Setup(relay.URL("audio")); err != nil {
 		log.Fatal(err)
 	}
-	c0 := cpuSelf()
-	start := time.Now()
-	n := 0
-	for time.Since(start) < d {
-		if err := s.ServeFrameBlock(fr[n%len(fr)]); err != nil {
-			log.Fatal(err)
-		}
-		n++
-	}
-	cpu := cpuSelf() - c0
+	cpu, n := serveFor(s, fr, d)
 	if err := s.Close(); err != nil {
 		log.Fatal(err)
 	}

@@ -693,6 +693,19 @@ func measure(relay *rtspserver.Server, paths []string, window time.Duration, cpu
 }
 
 // cpuSelf is this process's user+system CPU time in seconds.
+// serveFor serves the frames over and over with ServeFrameBlock for d,
+// and returns this process's CPU time meanwhile, in seconds, and the
+// frames served.
+func serveFor(s *mpegserver.Server, fr [][]byte, d time.Duration) (cpu float64, n int) {
+	c0 := cpuSelf()
+	for start := time.Now(); time.Since(start) < d; n++ {
+		if err := s.ServeFrameBlock(fr[n%len(fr)]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	return cpuSelf() - c0, n
+}
+
 func cpuSelf() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

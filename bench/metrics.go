@@ -122,16 +122,7 @@ func metricsRun(sz size, fr [][]byte, d time.Duration, scrape bool, res *metrics
 			}
 		}()
 	}
-	c0 := cpuSelf()
-	start := time.Now()
-	n := 0
-	for time.Since(start) < d {
-		if err := s.ServeFrameBlock(fr[n%len(fr)]); err != nil {
-			log.Fatal(err)
-		}
-		n++
-	}
-	cpu := cpuSelf() - c0
+	cpu, n := serveFor(s, fr, d)
 	stop()
 	if scrape {
 		<-done

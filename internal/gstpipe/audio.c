@@ -1,6 +1,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "audio.h"
+#include "gstpipe.h"
 
 // ms_push_audio copies interleaved samples (or, with data NULL, as many
 // bytes of silence) into a new buffer and gives it to appsrc, which takes
@@ -86,15 +87,7 @@ int ms_link_tee(GstElement *tee, GstElement *first) {
 }
 
 static GstPadProbeReturn ms_drain_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
-	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
-		GstObject *parent = gst_pad_get_parent(pad);
-		if (parent != NULL) {
-			gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
-				gst_structure_new_empty("mpegserver-drained")));
-			gst_object_unref(parent);
-		}
-	}
+	ms_post_drained(pad, GST_PAD_PROBE_INFO_EVENT(info));
 	return GST_PAD_PROBE_OK;
 }
 
