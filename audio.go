@@ -148,7 +148,14 @@ func (s *Server) serveAudio(ctx context.Context, pcm []byte, blocking bool) erro
 	if err != nil {
 		return err
 	}
-	a := sess.cfg.Audio
+	if err := sess.cfg.Audio.check(pcm); err != nil {
+		return err
+	}
+	return sess.audio.serve(ctx, pcm, blocking)
+}
+
+// check says why samples cannot be served to the track, nil if they can.
+func (a AudioConfig) check(pcm []byte) error {
 	if a.Source != ServedAudio {
 		return fmt.Errorf("%w: ServeAudio needs Audio(Samples(rate, channels)); the stream's audio is %s", ErrBadParameter, a)
 	}
@@ -159,7 +166,7 @@ func (s *Server) serveAudio(ctx context.Context, pcm []byte, blocking bool) erro
 	if d := samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate()); d > maxAudioChunk {
 		return fmt.Errorf("%w: audio: %v of samples in one call; serve at most %v at a time", ErrFrameSize, d, maxAudioChunk)
 	}
-	return sess.serveAudio(ctx, pcm, blocking)
+	return nil
 }
 
 // AudioWaitRef is how long to wait before serving more samples so that
@@ -170,18 +177,26 @@ func (s *Server) AudioWaitRef() time.Duration {
 	if err != nil {
 		return 0
 	}
-	return sess.audioWaitRef()
+	return sess.audio.waitRef()
 }
 
-// serveAudio hands samples to the stream that is up, or drops them while
-// none is.
-func (s *session) serveAudio(ctx context.Context, pcm []byte, blocking bool) error {
+// sessionAudio is a session's side of the audio track: samples handed to
+// the stream that is up, and dropped at their pace while none is.
+type sessionAudio struct {
+	s     *session
+	drops pacer
+}
+
+// serve hands samples to the stream that is up, or drops them while none
+// is.
+func (a *sessionAudio) serve(ctx context.Context, pcm []byte, blocking bool) error {
+	s := a.s
 	s.mu.Lock()
 	st, refusal, trial := s.st, s.refusal, s.trial
 	s.mu.Unlock()
-	a := s.cfg.Audio
+	c := s.cfg.Audio
 	drop := func() error {
-		return s.aud.dropFor(ctx, blocking, s.closing, samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate()))
+		return a.drops.dropFor(ctx, blocking, s.closing, samplesDuration(int64(len(pcm)/c.frameBytes()), c.rate()))
 	}
 	switch {
 	case refusal != nil:
@@ -201,14 +216,15 @@ func (s *session) serveAudio(ctx context.Context, pcm []byte, blocking bool) err
 	return drop()
 }
 
-// audioWaitRef is AudioWaitRef: the stream's while up; while down, the
-// time to the next samples' slot.
-func (s *session) audioWaitRef() time.Duration {
+// waitRef is AudioWaitRef: the stream's while up; while down, the time
+// to the next samples' slot.
+func (a *sessionAudio) waitRef() time.Duration {
+	s := a.s
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
 	if st == nil {
-		return s.aud.wait()
+		return a.drops.wait()
 	}
 	if st.audio == nil || s.cfg.Audio.Source != ServedAudio {
 		return 0

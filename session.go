@@ -22,8 +22,8 @@ type session struct {
 	cur   int           // which of alts is in use
 	clk   clock
 	emit  func(Event)
-	drops pacer // frames dropped while down, at the frame rate
-	aud   pacer // samples dropped while down, at their pace
+	drops pacer        // frames dropped while down, at the frame rate
+	audio sessionAudio // samples to the stream, dropped while down
 
 	mu         sync.Mutex
 	st         *stream // nil while down
@@ -48,7 +48,8 @@ type session struct {
 
 func newSession(cfg Config, alts []description, cur int, clk clock, st *stream, emit func(Event)) *session {
 	s := &session{cfg: cfg, desc: alts[cur], alts: alts, cur: cur, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
-		drops: pacer{clk: clk, period: st.src.tl.period()}, aud: pacer{clk: clk}, closing: make(chan struct{}), superDone: make(chan struct{})}
+		drops: pacer{clk: clk, period: st.src.tl.period()}, closing: make(chan struct{}), superDone: make(chan struct{})}
+	s.audio = sessionAudio{s: s, drops: pacer{clk: clk}}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
 	} else {
@@ -125,7 +126,7 @@ func (s *session) markDown(st *stream) {
 	now := s.clk.Now()
 	s.st, s.lastErr, s.dying, s.trial = nil, st.failure(), st, false
 	s.drops.start(now)
-	s.aud.start(now)
+	s.audio.drops.start(now)
 	if s.downAt.IsZero() {
 		s.downAt = now // a stream on trial that fails does not start a new outage
 	}
@@ -334,7 +335,7 @@ func (s *session) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total.Dropped, total.Reconnects, total.Down = s.drops.count(), s.reconnects, s.downFor
-	total.AudioDropped = s.aud.lasted()
+	total.AudioDropped = s.audio.drops.lasted()
 	if !s.downAt.IsZero() {
 		total.Down += s.clk.Now().Sub(s.downAt)
 	}
