@@ -6,7 +6,7 @@ PKGS     := ./...
 # The race detector needs cgo, which GStreamer needs anyway.
 export CGO_ENABLED := 1
 
-.PHONY: help deps build vet fmt-check test test-short fuzz soak demo snapshot bench deploy-check clean
+.PHONY: help deps build vet fmt-check test test-short fuzz soak av-soak demo snapshot bench deploy-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ SOAK_RESTART ?= 2m
 
 soak: ## stream for SOAK (default 30m) with the relay restarted every SOAK_RESTART (2m); not in CI
 	MPEGSERVER_SOAK=$(SOAK) MPEGSERVER_SOAK_RESTART=$(SOAK_RESTART) $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 0 .
+
+AV_SOAK ?= 10m
+
+av-soak: ## stream A/V markers for AV_SOAK (default 10m) over RTMP and RTSP to mediamtx: offset p50/max and drift; not in CI
+	MPEGSERVER_AV_SOAK=$(AV_SOAK) $(GO) test -count=1 -run '^TestAVSoak$$' -v -timeout 0 .
 
 demo: deps ## install what is missing, build, push a test pattern to an embedded RTSP server (Ctrl-C stops)
 	$(GO) build -o bin/mpegserver ./cmd/mpegserver

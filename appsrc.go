@@ -110,6 +110,9 @@ type appsrc struct {
 	done    <-chan struct{} // closed when the stream stops taking frames
 	failure func() error    // why the stream failed, nil while it works
 	ended   func(error)     // fails the stream: the pipeline stopped taking frames by itself
+	// pushedTo, when set, is told where the frames pushed so far end,
+	// after each push (the audio track follows them).
+	pushedTo func(end time.Duration)
 
 	mu      sync.Mutex // serializes stamping and pushing; never held while waiting
 	tl      timeline
@@ -163,9 +166,13 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 		if err == nil {
 			a.pushed++
 		}
+		end := a.tl.next()
 		a.mu.Unlock()
 		switch {
 		case err == nil:
+			if a.pushedTo != nil {
+				a.pushedTo(end)
+			}
 			return nil
 		case errors.Is(err, gstpipe.ErrFlushing):
 			a.mu.Lock()
@@ -188,6 +195,18 @@ func (a *appsrc) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) err
 }
 
 func (a *appsrc) waitFor(ctx context.Context, wait time.Duration, enough bool, wake <-chan struct{}) error {
+	return waitPush(ctx, wait, nil, enough, wake, a.done, func() error {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.usableLocked()
+	})
+}
+
+// waitPush is a push path's wait (the frames' or the audio's): until the
+// wait passes (wait > 0), moved closes, appsrc wants data again (when it
+// has enough: wake), or ctx ends; when done closes first, usable says why
+// nothing more is taken.
+func waitPush(ctx context.Context, wait time.Duration, moved <-chan struct{}, enough bool, wake, done <-chan struct{}, usable func() error) error {
 	var timer <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)
@@ -199,13 +218,12 @@ func (a *appsrc) waitFor(ctx context.Context, wait time.Duration, enough bool, w
 	}
 	select {
 	case <-timer:
+	case <-moved:
 	case <-wake:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-a.done:
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.usableLocked()
+	case <-done:
+		return usable()
 	}
 	return nil
 }

@@ -121,7 +121,12 @@ func (s *outputSet) revive(k int) {
 			r.start(s.run(k))
 		}
 		before := socketInodes()
-		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end]); err != nil {
+		var audio []gstpipe.Element
+		if k < len(s.d.audio.joins) {
+			j := s.d.audio.joins[k]
+			audio = s.d.audio.elements[j.First:j.End]
+		}
+		if err := s.p.ReplaceBranch(k, s.d.elements[b.first:b.end], audio); err != nil {
 			if runs {
 				r.stop()
 			}
@@ -164,8 +169,12 @@ func (s *outputSet) outputOf(path string) int {
 	if !s.several() {
 		return 0
 	}
+	a := len(s.d.elements) // the audio chain's elements are numbered from here
 	for k, o := range s.d.outputs {
 		if s.contains(path, o.first, o.end) {
+			return k
+		}
+		if k < len(s.d.audio.joins) && s.contains(path, a+s.d.audio.joins[k].First, a+s.d.audio.joins[k].End) {
 			return k
 		}
 	}
@@ -173,8 +182,12 @@ func (s *outputSet) outputOf(path string) int {
 }
 
 // shared says whether an element (by its path) is in the part of the
-// pipeline every output shares, up to the tee.
-func (s *outputSet) shared(path string) bool { return s.contains(path, 0, s.d.teeAt+1) }
+// pipeline every output shares, up to the tee (the video's or the
+// audio's).
+func (s *outputSet) shared(path string) bool {
+	a := len(s.d.elements)
+	return s.contains(path, 0, s.d.teeAt+1) || s.contains(path, a, a+s.d.audioSharedEnd())
+}
 
 // contains says whether path names one of elements[first:end].
 func (s *outputSet) contains(path string, first, end int) bool {

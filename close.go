@@ -31,11 +31,14 @@ func (st *stream) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, st.cfg.CloseTimeout-min(st.cfg.CloseTimeout/10, releaseReserve), errCloseTimeout)
 	defer cancel()
 	pushed := st.src.finish()
+	// The audio track, made as long as the frames, ends with them.
+	audio := st.audio != nil && st.audio.finish()
 	st.doneOnce.Do(func() { close(st.done) }) // wakes blocked ServeFrameBlock calls
-	flush := pushed > 0 && st.failure() == nil
+	flush := (pushed > 0 || audio) && st.failure() == nil
 	var err error
 	if flush {
 		st.p.EndOfStream()
+		st.p.AudioEndOfStream()
 		err = st.flush(ctx, pushed)
 	}
 	if e := st.failure(); e != nil && err == nil {

@@ -399,9 +399,12 @@ func firstInstalled(name string, skip []string, installed func(string) bool) *en
 
 // checkInstalled fails with a clear error when an element is missing.
 func checkInstalled(d description) error {
-	for _, e := range d.elements {
+	for i, e := range append(append([]gstpipe.Element(nil), d.elements...), d.audio.elements...) {
 		if gstpipe.Installed(e.Factory) {
 			continue
+		}
+		if i >= len(d.elements) {
+			return fmt.Errorf("%w: %w", ErrPipeline, missingError{"the audio track needs GStreamer element " + e.Factory + ", which is not installed (run `make deps`)"})
 		}
 		if e.Factory == d.enc.Element || e.Factory == d.enc.After.Factory {
 			return fmt.Errorf("%w: %w", ErrUnknownCodec, missingError{fmt.Sprintf("%q needs GStreamer element %s, which is not installed (available here: %s)",

@@ -147,6 +147,9 @@ type Config struct {
 	// failed, closed (with totals). Passwords never appear. Nil, the
 	// default, logs nothing.
 	Logger *slog.Logger
+	// Audio is the stream's audio track (none by default): Audio(Silence())
+	// or Audio(Samples(rate, channels)); see AudioConfig and ServeAudio.
+	Audio AudioConfig
 
 	optErr  error     // an option's own error (ConfigDict), reported by Validate
 	copied  *[]Option // settings copied from a source (Decoder, ConfigDict); a pointer keeps Config comparable
@@ -264,6 +267,9 @@ func (c Config) Validate() error {
 	}
 	if strings.TrimSpace(c.Codec) == "" {
 		bad("codec name is empty")
+	}
+	if err := c.Audio.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

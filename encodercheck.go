@@ -46,6 +46,7 @@ func runEncoderCheck(ctx context.Context, d description, elems []gstpipe.Element
 	// The encoder sees a live pipeline's settings but none of its sinks.
 	spec := d.spec()
 	spec.Elements, spec.Live, spec.CountAt, spec.PoolBuffers, spec.Branches = elems, false, len(elems)-2, 0, nil
+	spec.DrainAt, spec.Audio, spec.AudioJoins = 0, nil, nil // the video encoder alone
 	refused := func(why string) error {
 		return fmt.Errorf("%w: %s (%s) refuses %s: %s", ErrBadParameter, d.enc.Element, d.codecName, encoderSummary(d), why)
 	}

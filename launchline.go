@@ -26,17 +26,28 @@ func (d description) launchLine() string {
 		case i > 0:
 			b.WriteString(" !")
 		}
-		if e.Factory == "capsfilter" && len(e.Props) == 1 && e.Props[0].Name == "caps" {
-			// Bare caps are gst-launch's own shorthand for a capsfilter.
-			b.WriteString(" " + shellWord(e.Props[0].Value))
-			continue
-		}
-		b.WriteString(" " + e.Factory)
-		for _, p := range e.Props {
-			b.WriteString(" " + launchWord(p))
-		}
+		// An element the audio track goes into is named, for the audio
+		// chain to end in ("! m0.").
+		writeElement(&b, e, d.joinName(i))
 	}
+	d.audioLaunch(&b)
 	return b.String()
+}
+
+// writeElement writes one element, named name unless that is "".
+func writeElement(b *strings.Builder, e gstpipe.Element, name string) {
+	if e.Factory == "capsfilter" && len(e.Props) == 1 && e.Props[0].Name == "caps" && name == "" {
+		// Bare caps are gst-launch's own shorthand for a capsfilter.
+		b.WriteString(" " + shellWord(e.Props[0].Value))
+		return
+	}
+	b.WriteString(" " + e.Factory)
+	if name != "" {
+		b.WriteString(" name=" + name)
+	}
+	for _, p := range e.Props {
+		b.WriteString(" " + launchWord(p))
+	}
 }
 
 // launchWord is one property as one shell word.

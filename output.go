@@ -46,6 +46,10 @@ type output interface {
 	classify(ev gstpipe.Event, sink, connected bool) error
 	// describe tells people where the stream goes and how to watch it.
 	describe(c Config) OutputInfo
+	// audio says what an audio track becomes there (its codec, and the
+	// pad of the output's first element it goes in on), or why the
+	// output takes none; installed as for carries.
+	audio(installed func(factory string) bool) (audioIn, error)
 }
 
 // A runner is an output with a part of its own outside GStreamer (WHIP:

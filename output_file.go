@@ -131,3 +131,16 @@ func (o *fileOutput) describe(Config) OutputInfo {
 	return OutputInfo{Address: Redact(o.addr), Kind: "file",
 		Watch: []string{"ffplay " + shellWord(o.path) + "   (once written)"}}
 }
+
+// audio: Opus in WebM (the only audio it takes besides Vorbis), AAC in
+// the other containers; a raw elementary stream has no room for a second
+// track.
+func (o *fileOutput) audio(func(string) bool) (audioIn, error) {
+	switch o.muxer {
+	case "":
+		return audioIn{}, errors.New("a raw video file holds one elementary stream; name a .mkv, .mp4, .mov or .ts file")
+	case "webmmux":
+		return audioIn{codec: audioOpus}, nil
+	}
+	return audioIn{codec: audioAAC}, nil
+}

@@ -65,3 +65,9 @@ func (o *hlsOutput) describe(c Config) OutputInfo {
 		Watch: []string{"ffplay http://HOST/.../" + filepath.Base(o.path) + "   (once its directory is served over HTTP; " +
 			strconv.Itoa(c.PlaylistLength) + " segments listed, older ones deleted)"}}
 }
+
+// audio: AAC in the MPEG-TS segments, on hlssink2's "audio" pad (its
+// "video" pad takes anything too, so the pad is named).
+func (o *hlsOutput) audio(func(string) bool) (audioIn, error) {
+	return audioIn{codec: audioAAC, pad: "audio"}, nil
+}

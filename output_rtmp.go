@@ -186,3 +186,7 @@ func (o *rtmpOutput) describe(Config) OutputInfo {
 		Watch:       []string{"ffplay " + shellWord(shown)},
 		Unreachable: "Is an RTMP server (nginx-rtmp, mediamtx, SRS) listening there, and is the address rtmp://host[:port]/app/stream?"}
 }
+
+// audio: FLV carries AAC beside H.264 (what YouTube, Twitch and Facebook
+// ingest want).
+func (o *rtmpOutput) audio(func(string) bool) (audioIn, error) { return audioIn{codec: audioAAC}, nil }

@@ -159,3 +159,12 @@ func (o *rtspOutput) describe(c Config) OutputInfo {
 		Watch:       []string{"ffplay -rtsp_transport tcp " + shellWord(shown), "vlc " + shellWord(shown)},
 		Unreachable: "Is an RTSP server listening there? Start one with `mpegserver serve`, or run mediamtx; or leave ADDRESS out to use the embedded server"}
 }
+
+// audio: AAC, which rtspclientsink payloads as MP4A-LATM (a second media
+// in the ANNOUNCE) with a payloader it picks itself.
+func (o *rtspOutput) audio(installed func(string) bool) (audioIn, error) {
+	if !installed("rtpmp4apay") {
+		return audioIn{}, missingError{"RTSP needs the RTP payloader rtpmp4apay for AAC, which is not installed"}
+	}
+	return audioIn{codec: audioAAC}, nil
+}

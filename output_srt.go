@@ -204,3 +204,6 @@ func tsCarries(fam string) error {
 	}
 	return nil
 }
+
+// audio: AAC (ADTS) in MPEG-TS, what SRT and UDP receivers expect.
+func (o *srtOutput) audio(func(string) bool) (audioIn, error) { return audioIn{codec: audioAAC}, nil }

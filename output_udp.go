@@ -62,3 +62,6 @@ func (o *udpOutput) describe(Config) OutputInfo {
 		Watch:       []string{"ffplay " + shellWord(shown) + "   (on the receiving machine)"},
 		Unreachable: "Does the host name resolve?"}
 }
+
+// audio: AAC (ADTS) in MPEG-TS, as for SRT.
+func (o *udpOutput) audio(func(string) bool) (audioIn, error) { return audioIn{codec: audioAAC}, nil }

@@ -228,3 +228,10 @@ func (o *whipOutput) describe(Config) OutputInfo {
 	}
 	return info
 }
+
+// audio: none yet. WebRTC would carry Opus, but on a second track of the
+// peer connection fed by an appsink of its own, which this output does
+// not make; a stream with audio is refused rather than sent without it.
+func (o *whipOutput) audio(func(string) bool) (audioIn, error) {
+	return audioIn{}, errors.New("WHIP carries video only here (an Opus track beside it is not made yet)")
+}

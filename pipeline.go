@@ -24,16 +24,20 @@ type description struct {
 	srcW, srcH int    // the served frames' size, which the push scales to the output size
 	width      int    // the output size: appsrc's frames
 	height     int
-	fullRange  bool // sourceCaps declare full-range YUV (yuvj420p), else limited
-	encAt      int  // index of the encoder
-	countAt    int  // index of the element after the encoder: its output is what the encoder made
-	soft, hard int  // appsrc queue bounds in frames (queueBounds)
+	fullRange  bool      // sourceCaps declare full-range YUV (yuvj420p), else limited
+	encAt      int       // index of the encoder
+	countAt    int       // index of the element after the encoder: its output is what the encoder made
+	soft, hard int       // appsrc queue bounds in frames (queueBounds)
+	audio      audioDesc // the audio track's chain, empty without one
 }
 
-// branch is one output and its elements, elements[first:end].
+// branch is one output and its elements, elements[first:end]; join is
+// its own first element (after a tee's queue and parser), which an
+// audio track goes into.
 type branch struct {
 	out        output
 	first, end int
+	join       int
 }
 
 // main is the first output's facts: the address's.
@@ -59,6 +63,7 @@ func (d description) spec() gstpipe.Spec {
 			s.Branches = append(s.Branches, o.first)
 		}
 	}
+	d.audio.fill(&s)
 	return s
 }
 
@@ -125,6 +130,13 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 		return description{}, fmt.Errorf("%w: the record %q is the stream's own address %q; name another",
 			ErrUnsupportedAddress, Redact(c.Record), Redact(c.Address))
 	}
+	var audioIns []audioIn
+	if c.Audio.on() {
+		var err error
+		if audioIns, err = audioOf(c, d.outputs, installed); err != nil {
+			return description{}, err
+		}
+	}
 	d.sourceCaps, d.outputCaps = videoCaps(c, enc)
 	d.fullRange = c.SourceFormat.fullRange()
 	d.srcW, d.srcH = c.SourceSize()
@@ -148,9 +160,16 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 	d.countAt = len(d.elements) - 1
 	d.encAt = d.countAt - 1
 	if len(d.outputs) == 1 {
-		d.outputs[0].first = len(d.elements)
+		if c.Audio.on() {
+			d.elements = append(d.elements, trackQueue(c))
+			d.audio.videoDrainAt = len(d.elements) - 1
+		}
+		d.outputs[0].first, d.outputs[0].join = len(d.elements), len(d.elements)
 		d.elements = append(d.elements, d.outputs[0].out.elements(enc, c)...)
 		d.outputs[0].end = len(d.elements)
+		if c.Audio.on() {
+			d.addAudio(c, audioIns, installed)
+		}
 		return d, nil
 	}
 	// One encode, several outputs: a tee with a queue per output, so a
@@ -172,8 +191,12 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 			// offer both, and the stream would fail to negotiate.
 			d.elements = append(d.elements, enc.After)
 		}
+		o.join = len(d.elements)
 		d.elements = append(d.elements, o.out.elements(enc, c)...)
 		o.end = len(d.elements)
+	}
+	if c.Audio.on() {
+		d.addAudio(c, audioIns, installed)
 	}
 	return d, nil
 }

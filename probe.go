@@ -38,9 +38,29 @@ var ErrNoVideo = errors.New("mpegserver: no video stream in the source")
 // matches os.ErrNotExist, a source with no video ErrNoVideo, a server that
 // does not answer in time ErrUnreachable.
 func Probe(ctx context.Context, source string) (SourceInfo, error) {
-	uri, err := sourceURI(source)
+	uri, m, err := discover(ctx, source, ErrNoVideo)
 	if err != nil {
 		return SourceInfo{}, err
+	}
+	if !m.Video {
+		return SourceInfo{}, fmt.Errorf("%w: %s", ErrNoVideo, Redact(uri))
+	}
+	info := SourceInfo{URI: uri, Width: m.Width, Height: m.Height, Codec: m.Codec,
+		BitRate: float64(m.BitRate) / 1024, Duration: m.Duration, Live: m.Live}
+	if m.FPSNum > 0 && m.FPSDen > 0 {
+		info.FrameRate = Rational{m.FPSNum, m.FPSDen}
+	}
+	return info, nil
+}
+
+// discover runs the Discoverer on a source within ctx's deadline (or
+// DefaultProbeTimeout), and returns its URI and what it holds. A file
+// GStreamer cannot read is notMedia (ErrNoVideo, ErrNoAudio: what the
+// caller wanted from it).
+func discover(ctx context.Context, source string, notMedia error) (string, gstpipe.MediaInfo, error) {
+	uri, err := sourceURI(source)
+	if err != nil {
+		return "", gstpipe.MediaInfo{}, err
 	}
 	timeout := DefaultProbeTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -49,8 +69,11 @@ func Probe(ctx context.Context, source string) (SourceInfo, error) {
 		timeout = time.Until(dl) * 95 / 100
 	}
 	if timeout <= 0 {
-		return SourceInfo{}, context.DeadlineExceeded
+		return "", gstpipe.MediaInfo{}, context.DeadlineExceeded
 	}
+	// The Discoverer takes no less than a second (GLib warns and ignores
+	// a shorter one); ctx still ends the wait at its deadline.
+	timeout = max(timeout, time.Second)
 	type result struct {
 		m   gstpipe.MediaInfo
 		err error
@@ -65,27 +88,20 @@ func Probe(ctx context.Context, source string) (SourceInfo, error) {
 	case r = <-done:
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return SourceInfo{}, fmt.Errorf("%w: %s: %w", ErrUnreachable, Redact(uri), ctx.Err())
+			return "", gstpipe.MediaInfo{}, fmt.Errorf("%w: %s: %w", ErrUnreachable, Redact(uri), ctx.Err())
 		}
-		return SourceInfo{}, ctx.Err()
+		return "", gstpipe.MediaInfo{}, ctx.Err()
 	}
 	shown := Redact(uri)
 	switch {
 	case errors.Is(r.err, gstpipe.ErrDiscoverTimeout):
-		return SourceInfo{}, fmt.Errorf("%w: %s did not answer within %v", ErrUnreachable, shown, timeout.Round(time.Millisecond))
+		return "", r.m, fmt.Errorf("%w: %s did not answer within %v", ErrUnreachable, shown, timeout.Round(time.Millisecond))
 	case r.err != nil && !strings.HasPrefix(uri, "file://"):
-		return SourceInfo{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, shown, r.err)
+		return "", r.m, fmt.Errorf("%w: %s: %v", ErrUnreachable, shown, r.err)
 	case r.err != nil:
-		return SourceInfo{}, fmt.Errorf("%w: %s is not a media file GStreamer can read: %v", ErrNoVideo, shown, r.err)
-	case !r.m.Video:
-		return SourceInfo{}, fmt.Errorf("%w: %s", ErrNoVideo, shown)
+		return "", r.m, fmt.Errorf("%w: %s is not a media file GStreamer can read: %v", notMedia, shown, r.err)
 	}
-	info := SourceInfo{URI: uri, Width: r.m.Width, Height: r.m.Height, Codec: r.m.Codec,
-		BitRate: float64(r.m.BitRate) / 1024, Duration: r.m.Duration, Live: r.m.Live}
-	if r.m.FPSNum > 0 && r.m.FPSDen > 0 {
-		info.FrameRate = Rational{r.m.FPSNum, r.m.FPSDen}
-	}
-	return info, nil
+	return uri, r.m, nil
 }
 
 // sourceURI makes a URI of a path or URL; a file must exist.

@@ -73,14 +73,8 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 	if _, ok := readLayout(cfg.Format); !ok {
 		return nil, fmt.Errorf("%w: reader format %v (want rgb24, bgr24, rgba, bgra, yuv420p or nv12)", ErrBadParameter, cfg.Format)
 	}
-	if cfg.OpenTimeout < 0 || cfg.ReadTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = DefaultProbeTimeout
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
+	if err := readerTimeouts(&cfg.OpenTimeout, &cfg.ReadTimeout); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.OpenTimeout)
 	defer cancel()
@@ -122,9 +116,27 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 	return r, nil
 }
 
+// readerTimeouts checks a reader's bounds and puts the defaults in for
+// those not given.
+func readerTimeouts(open, read *time.Duration) error {
+	if *open < 0 || *read < 0 {
+		return fmt.Errorf("%w: negative reader timeout", ErrBadParameter)
+	}
+	if *open == 0 {
+		*open = DefaultProbeTimeout
+	}
+	if *read == 0 {
+		*read = DefaultReadTimeout
+	}
+	return nil
+}
+
 // readError names the source and says what kind of failure it was.
-func (r *Reader) readError(err error) error {
-	shown := Redact(r.src.URI)
+func (r *Reader) readError(err error) error { return sourceError(Redact(r.src.URI), r.src.Live, err) }
+
+// sourceError names a source (shown, redacted) and says what kind of
+// failure a reader's error is.
+func sourceError(shown string, live bool, err error) error {
 	var re *gstpipe.ReadError
 	if errors.As(err, &re) {
 		msg := re.Message
@@ -134,7 +146,7 @@ func (r *Reader) readError(err error) error {
 		switch {
 		case re.OpenFailed:
 			return fmt.Errorf("%w: %s: %s", ErrUnreachable, shown, msg)
-		case re.IOFailed || r.src.Live:
+		case re.IOFailed || live:
 			return fmt.Errorf("%w: %s: %s", ErrDisconnected, shown, msg)
 		}
 		return fmt.Errorf("%w: reading %s: %s", ErrPipeline, shown, msg)

@@ -116,6 +116,7 @@ type pacer struct {
 	mu      sync.Mutex
 	slot    time.Time // when the next frame is due
 	dropped int64
+	total   time.Duration // how long what was dropped lasts
 }
 
 // start begins an outage at now.
@@ -128,14 +129,20 @@ func (p *pacer) start(now time.Time) {
 // drop counts a frame; blocking, it first waits for the frame's slot, or
 // until ctx ends or stop is closed.
 func (p *pacer) drop(ctx context.Context, blocking bool, stop <-chan struct{}) error {
+	return p.dropFor(ctx, blocking, stop, p.period)
+}
+
+// dropFor is drop for something that lasts d (audio samples).
+func (p *pacer) dropFor(ctx context.Context, blocking bool, stop <-chan struct{}, d time.Duration) error {
 	p.mu.Lock()
 	now := p.clk.Now()
 	at := p.slot
 	if at.Before(now) {
 		at = now
 	}
-	p.slot = at.Add(p.period)
+	p.slot = at.Add(d)
 	p.dropped++
+	p.total += d
 	p.mu.Unlock()
 	if !blocking {
 		return nil
@@ -157,6 +164,13 @@ func (p *pacer) wait() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return max(p.slot.Sub(p.clk.Now()), 0)
+}
+
+// lasted is how long what was dropped lasts.
+func (p *pacer) lasted() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.total
 }
 
 // count is how many frames were dropped.

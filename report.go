@@ -47,6 +47,14 @@ type Stats struct {
 	EncodeLatency Latency
 	// State is where the stream stands.
 	State State
+
+	// With an audio track: the samples the program served (ServeAudio),
+	// the silence the library filled in (the whole track with Silence;
+	// with served audio, where none came in time), calls refused at the
+	// hard cap, and samples dropped while no stream was up.
+	AudioServed, AudioFilled time.Duration
+	AudioRefused             int64
+	AudioDropped             time.Duration
 }
 
 // OutputStats is one output's share of a stream with several.
@@ -63,7 +71,8 @@ func addStats(a, b Stats) Stats {
 	return Stats{Outputs: b.Outputs, Pushed: a.Pushed + b.Pushed, Refused: a.Refused + b.Refused, Queued: b.Queued, Ahead: b.Ahead,
 		MaxAhead: max(a.MaxAhead, b.MaxAhead), Slips: a.Slips + b.Slips, Encoded: a.Encoded + b.Encoded,
 		Bytes: a.Bytes + b.Bytes, Warnings: a.Warnings + b.Warnings, Elapsed: a.Elapsed + b.Elapsed,
-		EncodeLatency: a.EncodeLatency.add(b.EncodeLatency)}
+		EncodeLatency: a.EncodeLatency.add(b.EncodeLatency),
+		AudioServed:   a.AudioServed + b.AudioServed, AudioFilled: a.AudioFilled + b.AudioFilled, AudioRefused: a.AudioRefused + b.AudioRefused}
 }
 
 // Stats returns the open session's figures (from Setup on, every stream
@@ -110,6 +119,9 @@ func statusReport(v view, enc *encoder, st Stats) string {
 	if v.Record != "" {
 		line("record", Redact(v.Record))
 	}
+	if v.Audio.on() {
+		line("audio", v.Audio.String())
+	}
 	if enc != nil {
 		kind := "software"
 		if enc.Hardware {
@@ -137,7 +149,8 @@ func (s *Server) DumpFile(w io.Writer) error {
 func (st *stream) dump() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stream to %s (%s)\n", Redact(st.cfg.Address), st.desc.main().format)
-	for i, e := range st.desc.elements {
+	// The audio chain's elements are numbered after the video's.
+	for i, e := range append(append([]gstpipe.Element(nil), st.desc.elements...), st.desc.audio.elements...) {
 		fmt.Fprintf(&b, "%d. %s (%s)\n", i+1, e.Factory, st.p.ElementName(i))
 		for _, p := range e.Props {
 			v := st.p.Property(i, p.Name)

@@ -22,7 +22,8 @@ type session struct {
 	cur   int           // which of alts is in use
 	clk   clock
 	emit  func(Event)
-	drops pacer // frames dropped while down, at the frame rate
+	drops pacer        // frames dropped while down, at the frame rate
+	audio sessionAudio // samples to the stream, dropped while down
 
 	mu         sync.Mutex
 	st         *stream // nil while down
@@ -48,6 +49,7 @@ type session struct {
 func newSession(cfg Config, alts []description, cur int, clk clock, st *stream, emit func(Event)) *session {
 	s := &session{cfg: cfg, desc: alts[cur], alts: alts, cur: cur, clk: clk, emit: emit, st: st, started: st.started, backoff: newBackoff(clk, cfg.ReconnectMaxWait),
 		drops: pacer{clk: clk, period: st.src.tl.period()}, closing: make(chan struct{}), superDone: make(chan struct{})}
+	s.audio = sessionAudio{s: s, drops: pacer{clk: clk}}
 	if cfg.Reconnect && s.revives() {
 		go s.supervise()
 	} else {
@@ -93,16 +95,25 @@ func (s *session) serve(ctx context.Context, fr gstpipe.Frame, blocking bool) er
 		return s.drop(ctx, blocking)
 	}
 	if st != nil {
-		err := st.src.serve(ctx, fr, blocking)
-		if err == nil || !s.cfg.Reconnect || !s.revives() {
+		if err := st.src.serve(ctx, fr, blocking); !s.lost(st, err) {
 			return err
 		}
-		if failure := st.failure(); failure == nil || !isLoss(failure) {
-			return err
-		}
-		s.markDown(st)
 	}
 	return s.drop(ctx, blocking)
+}
+
+// lost says whether err, from serving to st, is the loss of a stream the
+// session opens again: then st is marked down, and what was served is
+// dropped and counted.
+func (s *session) lost(st *stream, err error) bool {
+	if err == nil || !s.cfg.Reconnect || !s.revives() {
+		return false
+	}
+	if failure := st.failure(); failure == nil || !isLoss(failure) {
+		return false
+	}
+	s.markDown(st)
+	return true
 }
 
 // markDown records that st has failed, once.
@@ -115,6 +126,7 @@ func (s *session) markDown(st *stream) {
 	now := s.clk.Now()
 	s.st, s.lastErr, s.dying, s.trial = nil, st.failure(), st, false
 	s.drops.start(now)
+	s.audio.drops.start(now)
 	if s.downAt.IsZero() {
 		s.downAt = now // a stream on trial that fails does not start a new outage
 	}
@@ -323,6 +335,7 @@ func (s *session) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total.Dropped, total.Reconnects, total.Down = s.drops.count(), s.reconnects, s.downFor
+	total.AudioDropped = s.audio.drops.lasted()
 	if !s.downAt.IsZero() {
 		total.Down += s.clk.Now().Sub(s.downAt)
 	}

@@ -16,15 +16,16 @@ import (
 // (branches.go), the main output's watchdog (watchdog.go), and how it
 // closes (close.go). It fails once, with the first error that ends it.
 type stream struct {
-	cfg  Config
-	desc description
-	clk  clock
-	emit func(Event)
-	p    *gstpipe.Pipeline
-	src  *appsrc
-	outs *outputSet
-	dog  *watchdog  // nil unless the main output is watched
-	keys *keyframes // keyframes asked of the encoder beyond its GOP
+	cfg   Config
+	desc  description
+	clk   clock
+	emit  func(Event)
+	p     *gstpipe.Pipeline
+	src   *appsrc
+	audio *audioTrack // nil without an audio track
+	outs  *outputSet
+	dog   *watchdog  // nil unless the main output is watched
+	keys  *keyframes // keyframes asked of the encoder beyond its GOP
 
 	started  time.Time
 	finished atomic.Pointer[time.Time] // set once Close is done
@@ -47,14 +48,26 @@ type stream struct {
 func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit func(Event)) (*stream, error) {
 	st := &stream{cfg: cfg, desc: d, clk: clk, emit: emit,
 		done: make(chan struct{}), drained: make(chan struct{}), eos: make(chan struct{}), failed: make(chan struct{})}
-	fl := newFlow()
-	p, err := buildPipeline(d.spec(), fl)
+	fl, afl := newFlow(), newFlow()
+	spec := d.spec()
+	if len(d.audio.elements) > 0 {
+		spec.OnAudioFlow = afl.set
+	}
+	p, err := buildPipeline(spec, fl)
 	if err != nil {
 		return nil, err
 	}
 	st.p = p
+	origin := &streamOrigin{min: d.audio.delay} // both tracks count from it
 	st.src = &appsrc{p: p, flow: fl, hard: d.hard, done: st.done, failure: st.failure, ended: st.fail,
-		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live()}}
+		tl: timeline{rate: cfg.FrameRate, ahead: cfg.Ahead(), offline: !d.live(), start: origin}}
+	if len(d.audio.elements) > 0 {
+		st.audio = newAudioTrack(st, afl, origin)
+		st.src.pushedTo = st.audio.follow
+		if cfg.Audio.Source == ServedAudio {
+			st.src.tl.rejoin = st.audio.videoRejoin
+		}
+	}
 	st.outs = newOutputSet(st)
 	st.keys = newKeyframes(clk, st.done, func() { p.RequestKeyframe(d.countAt) })
 	if err := st.startRunners(); err != nil {
@@ -77,6 +90,9 @@ func openStream(cfg Config, d description, clk clock, peer netip.AddrPort, emit 
 	st.started = time.Now()
 	if watched {
 		st.dog.start(peer, before)
+	}
+	if st.audio != nil && d.live() {
+		go st.audio.run(st.done)
 	}
 	return st, nil
 }
@@ -208,6 +224,9 @@ func (st *stream) stats() Stats {
 	}
 	s := Stats{Warnings: st.warns.Load(), Elapsed: end.Sub(st.started)}
 	st.src.counts(&s, fin == nil)
+	if st.audio != nil {
+		st.audio.counts(&s)
+	}
 	s.Encoded, s.Bytes = st.p.Encoded()
 	s.Outputs = st.outs.stats()
 	counts, sum := st.p.EncodeLatency()

@@ -27,6 +27,13 @@ type timeline struct {
 	// this time line began (carried from a stream lost under it): counted
 	// as ahead until the producer falls behind its slots.
 	lead time.Duration
+	// start is where the stream's time line begins, shared with its
+	// audio track; nil: at the first frame.
+	start *streamOrigin
+	// rejoin, when set, says where the next frame goes after a stall
+	// (now at the earliest), to be in step with served audio that went
+	// on; it is given now and the frame period.
+	rejoin func(now, period time.Duration) time.Duration
 }
 
 // at is the timestamp of frame k after the origin: k × den/num seconds,
@@ -82,12 +89,18 @@ func (t *timeline) reach(now time.Duration) time.Duration {
 func (t *timeline) stamp(now time.Duration) time.Duration {
 	switch {
 	case t.offline:
+		if !t.started {
+			t.origin = t.start.at(0) // 0, or later by the audio encoder's delay
+		}
 		t.started = true
 	case !t.started:
-		t.started, t.origin, t.index = true, max(now, 0), 0
+		t.started, t.origin, t.index = true, t.start.at(now), 0
 	case now > t.next()+lateSlots*t.period():
 		t.slips++
 		t.origin, t.index, t.lead = now, 0, 0
+		if t.rejoin != nil {
+			t.origin = t.rejoin(now, t.period())
+		}
 	case now > t.next():
 		// Behind its slot: the producer uses up the lead it had.
 		t.lead = max(t.lead-(now-t.next()), 0)

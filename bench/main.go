@@ -9,9 +9,10 @@
 // many real-time streams one process holds, 6 each network output, 7 the
 // browser, 8 what metrics cost, 9 WHIP and the time to a first frame, 10
 // CPU per frame against x264enc alone, 11 the converter alone, 12 the
-// Reader against ffmpeg. Frames are drawn before any timing starts and
-// every contender gets the same ones. -figures runs some of them and
-// rewrites only their sections of the report.
+// Reader against ffmpeg, 13 what an audio track costs. Frames are drawn
+// before any timing starts and every contender gets the same ones.
+// -figures runs some of them and rewrites only their sections of the
+// report.
 package main
 
 import (
@@ -44,7 +45,7 @@ var (
 	reps    = flag.Int("reps", 9, "repetitions per throughput contender (the median is reported)")
 	outMD   = flag.String("out", "docs/benchmarks.md", "where to write the report")
 	outPNG  = flag.String("chart", "docs/img/benchmarks.png", "where to write the chart")
-	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9,10,11,12", "which figures to run (the report keeps the others' sections as they were)")
+	figures = flag.String("figures", "1,2,3,4,5,6,7,8,9,10,11,12,13", "which figures to run (the report keeps the others' sections as they were)")
 )
 
 type size struct{ w, h int }
@@ -100,6 +101,9 @@ func main() {
 	}
 	if want("12") {
 		r.read = figReader(tmp)
+	}
+	if want("13") {
+		r.audio = figAudio()
 	}
 	md := r.markdown(filepath.ToSlash(relTo(*outMD, *outPNG)))
 	if old, err := os.ReadFile(*outMD); err == nil {
@@ -714,6 +718,19 @@ func measure(relay *rtspserver.Server, paths []string, window time.Duration, cpu
 }
 
 // cpuSelf is this process's user+system CPU time in seconds.
+// serveFor serves the frames over and over with ServeFrameBlock for d,
+// and returns this process's CPU time meanwhile, in seconds, and the
+// frames served.
+func serveFor(s *mpegserver.Server, fr [][]byte, d time.Duration) (cpu float64, n int) {
+	c0 := cpuSelf()
+	for start := time.Now(); time.Since(start) < d; n++ {
+		if err := s.ServeFrameBlock(fr[n%len(fr)]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	return cpuSelf() - c0, n
+}
+
 func cpuSelf() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

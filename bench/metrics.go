@@ -122,16 +122,7 @@ func metricsRun(sz size, fr [][]byte, d time.Duration, scrape bool, res *metrics
 			}
 		}()
 	}
-	c0 := cpuSelf()
-	start := time.Now()
-	n := 0
-	for time.Since(start) < d {
-		if err := s.ServeFrameBlock(fr[n%len(fr)]); err != nil {
-			log.Fatal(err)
-		}
-		n++
-	}
-	cpu := cpuSelf() - c0
+	cpu, n := serveFor(s, fr, d)
 	stop()
 	if scrape {
 		<-done
@@ -157,14 +148,7 @@ func (r *report) metricsSection() string {
 	w("**Goal:** metrics cost < 1 %% CPU per frame.\n\n")
 	without, with := median(m.without), median(m.with)
 	w("| without metrics | with metrics, scraped every 1 s | difference |\n|---|---|---|\n")
-	list := func(xs []float64) string {
-		s := make([]string, len(xs))
-		for i, x := range xs {
-			s[i] = fmt.Sprintf("%.3f", x)
-		}
-		return strings.Join(s, ", ")
-	}
-	w("| %.3f ms (%s) | %.3f ms (%s) | %+.1f %% |\n\n", without, list(m.without), with, list(m.with), 100*(with-without)/without)
+	w("| %.3f ms (%s) | %.3f ms (%s) | %+.1f %% |\n\n", without, fmtMS(m.without), with, fmtMS(m.with), 100*(with-without)/without)
 	w("The runs' spread is wider than the difference. The scrape itself, measured alone (500 scrapes of a stream set up but idle, client and server in this process): ")
 	w("**%.3f ms of CPU a scrape**, which at one scrape a second and 30 fps is %.3f ms a frame, **%.2f %%** of the CPU per frame without metrics.\n\n",
 		m.perScrape, m.perScrape/30, 100*m.perScrape/30/without)

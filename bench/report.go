@@ -40,6 +40,7 @@ type report struct {
 	conv        []convRow
 	convSizes   []string
 	read        []readRow
+	audio       audioResult
 }
 
 func machineInfo() string {
@@ -191,6 +192,7 @@ func (r *report) markdown(chart string) string {
 	b.WriteString(r.metricsSection())
 	b.WriteString(r.whipSection())
 	r.framePath(w)
+	b.WriteString(r.audioSection())
 	return b.String()
 }
 
@@ -311,7 +313,7 @@ func mergeReport(old, fresh, ran string) string {
 	var b strings.Builder
 	b.WriteString(regexp.MustCompile("Measured by .* on [^.]+\\.").ReplaceAllLiteralString(freshHead,
 		"Measured by `make bench` (`go run ./bench`); each figure says when. The latest run, of figures "+ran+", was on "+date(freshHead)+"."))
-	for n := 1; n <= 12; n++ {
+	for n := 1; n <= 13; n++ {
 		k := strconv.Itoa(n)
 		switch {
 		case ranSet[k] && freshSecs[k] != "":

@@ -46,9 +46,12 @@ type PathInfo struct {
 	Publishing bool   // a publisher is recording on the path
 	Readers    int    // sessions playing the path
 	Packets    uint64 // RTP packets received from publishers since the path was created
-	Frames     uint64 // packets with the RTP marker bit: for video, completed access units
+	Frames     uint64 // video packets with the RTP marker bit: completed access units
 	Bytes      uint64 // RTP payload bytes received from publishers
 	Publishers int    // how many publishers have recorded on the path so far
+	// AudioPackets counts the RTP packets of the publishers' other media
+	// (an audio track), which Frames leaves out.
+	AudioPackets uint64
 }
 
 // Server is an RTSP relay. Set Address (optional) then call Start; Close
@@ -131,6 +134,7 @@ type path struct {
 	readers    map[*gortsplib.ServerSession]struct{}
 	packets    uint64
 	frames     uint64
+	audio      uint64
 	bytes      uint64
 	publishers int
 }
@@ -247,6 +251,8 @@ func (s *Server) infoLocked(name string) PathInfo {
 		Frames:     p.frames,
 		Bytes:      p.bytes,
 		Publishers: p.publishers,
+
+		AudioPackets: p.audio,
 	}
 }
 
@@ -438,7 +444,10 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	ctx.Session.OnPacketRTPAny(func(medi *description.Media, _ format.Format, pkt *rtp.Packet) {
 		s.mu.Lock()
 		p.packets++
-		if pkt.Marker {
+		switch {
+		case medi != videoMedia:
+			p.audio++
+		case pkt.Marker:
 			p.frames++
 		}
 		p.bytes += uint64(len(pkt.Payload))

@@ -13,13 +13,17 @@ func runDump(e env, args []string) error {
 	fs := newFlagSet(e, "dump", "[flags] [ADDRESS]", "Prints the gst-launch-1.0 line the flags compile to, without connecting.\n"+
 		"Swap `appsrc ...` for `videotestsrc is-live=true` and it runs as printed.")
 	sf := addStreamFlags(fs)
+	af := addAudioFlags(fs)
 	dotFile := fs.String("dot", "", "also write the pipeline graph (Graphviz DOT, pipeline in READY state) to this file")
 	pngFile := fs.String("png", "", "also render the graph to this PNG file (needs Graphviz's dot)")
 	addr, err := fs.parseAddress(args)
 	if err != nil {
 		return err
 	}
-	s, err := sf.server(nil)
+	if err := af.check(given(fs)); err != nil {
+		return err
+	}
+	s, err := sf.server(nil, af.option()...)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +33,16 @@ starts an RTSP server on --listen and serves to its --path.
   --input SOURCE    a video file, or a stream (rtsp://, http://, https://),
                     decoded here: its size, frame rate and bit rate are
                     copied (the original's decoder=); flags given win, and
-                    --src-width/--src-height resize the decoded frames`
+                    --src-width/--src-height resize the decoded frames
+
+  --audio silent    a silent audio track beside the frames, as long as
+                    they are: for YouTube, Facebook and others that
+                    refuse a stream without audio
+  --audio SOURCE    an audio file or stream decoded and served beside the
+                    frames, in step with them; --audio-end says what
+                    follows its end
+The track is AAC (Opus in a .webm file) on every output that carries
+audio; a raw .h264 file takes none.`
 
 // pushFlags are push's own flags, beside the stream's.
 type pushFlags struct {
@@ -45,6 +56,7 @@ type pushFlags struct {
 	backup             listFlag
 	web                webFlags
 	svc                serviceFlags
+	audio              audioFlags
 }
 
 // listFlag is a flag that may be given again and again.
@@ -89,6 +101,7 @@ func runPush(e env, args []string) error {
 		noReconnect: fs.Bool("no-reconnect", false, "exit (status 1) at the first loss of a server, the stream's or the record's, instead of reconnecting"),
 		web:         addWebFlags(fs),
 		svc:         addServiceFlags(fs, true),
+		audio:       addAudioFlags(fs),
 	}
 	fs.Var(&pf.record, "record", "also write the same encoded stream to this file (or any other address); an output that fails stops alone")
 	fs.Var(&pf.backup, "backup", "a backup address of the stream (a platform's backup ingest), tried when the address is lost and does not come back; repeat for more")
@@ -145,6 +158,16 @@ func runPush(e env, args []string) error {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
 	src = &peeked{frameSource: src, rgb: rgb, img: img}
+	// The audio source too, before anything is written.
+	audio, err := pf.audio.open(ctx)
+	switch {
+	case stopped(e, ctx):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w; nothing was written", err)
+	case audio != nil:
+		defer audio.Close()
+	}
 
 	embedded := addr == ""
 	checks := metrics.StreamChecks(s)
@@ -185,6 +208,13 @@ func runPush(e env, args []string) error {
 		return err
 	}
 	printOutputs(e.stdout, cfg, outs)
+	if cfg.Audio.Source != mpegserver.NoAudio {
+		from := ""
+		if audio != nil {
+			from = " from " + mpegserver.Redact(*pf.audio.source) + " (at its end: " + *pf.audio.end + ")"
+		}
+		fmt.Fprintf(e.stdout, "Audio: %s%s\n", cfg.Audio, from)
+	}
 	notify("READY=1\nSTATUS=streaming to " + outs[0].Address)
 	keepAlive(run, checks.Alive)
 	if embedded {
@@ -203,7 +233,28 @@ func runPush(e env, args []string) error {
 	defer lose(nil)
 	status := startStatus(s, e.stderr, *pf.quiet, log, func(err error) { lose(err) })
 	start := time.Now()
-	serveErr := serveLoop(serveCtx, s, src, *pf.nonblocking, *pf.frames)
+	var maxFrames atomic.Int64
+	maxFrames.Store(int64(*pf.frames))
+	audioDone := make(chan struct{})
+	if audio != nil {
+		// --audio-end stop: the frames end where the audio did (a file
+		// is written as fast as frames come, and the audio ran ahead).
+		stop := func(played time.Duration) {
+			n := max(int64(math.Ceil(played.Seconds()*cfg.FrameRate.Float())), 1)
+			if m := maxFrames.Load(); m == 0 || n < m {
+				maxFrames.Store(n)
+			}
+		}
+		go func() {
+			defer close(audioDone)
+			pf.audio.serveAudio(serveCtx, s, audio, e.stderr, stop)
+		}()
+	} else {
+		close(audioDone)
+	}
+	serveErr := serveLoop(serveCtx, s, src, *pf.nonblocking, &maxFrames)
+	lose(nil) // the audio ends with the frames
+	<-audioDone
 	status.stop()
 	notify("STOPPING=1")
 	if cause := context.Cause(serveCtx); serveErr == nil && ctx.Err() == nil && cause != nil && cause != context.Canceled {
@@ -262,6 +313,9 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, er
 	if *pf.duration < 0 || *pf.frames < 0 {
 		return 0, usagef("--duration and --frames must not be negative")
 	}
+	if err := pf.audio.check(given); err != nil {
+		return 0, err
+	}
 	return pix, nil
 }
 
@@ -269,7 +323,8 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, er
 // A bad flag is a usage error; settings copied from a decoded input that
 // cannot be streamed are the input's fault, not the command line's.
 func (pf *pushFlags) open(ctx context.Context, e env, fs *flagSet, sf *streamFlags, addr string, pix mpegserver.PixelFormat) (*mpegserver.Server, frameSource, error) {
-	extra := []mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v), mpegserver.Backup(pf.backup...)}
+	extra := append([]mpegserver.Option{mpegserver.Reconnect(!*pf.noReconnect), mpegserver.Record(pf.record.v), mpegserver.Backup(pf.backup...)},
+		pf.audio.option()...)
 	if *pf.input == "-" {
 		extra = append(extra, mpegserver.SourceFormat(pix))
 	}

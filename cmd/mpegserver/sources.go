@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/mpegcoder-go/mpegserver"
@@ -144,9 +145,10 @@ func (p *peeked) next(ctx context.Context, i int) ([]byte, image.Image, error) {
 }
 
 // serveLoop serves frames until the source ends, ctx ends (a signal,
-// --duration, a loss with --no-reconnect) or --frames is reached.
-func serveLoop(ctx context.Context, s *mpegserver.Server, src frameSource, nonblocking bool, maxFrames int) error {
-	for i := 0; maxFrames == 0 || i < maxFrames; i++ {
+// --duration, a loss with --no-reconnect) or maxFrames is reached (0:
+// no limit; it may be set while the loop runs: --audio-end stop).
+func serveLoop(ctx context.Context, s *mpegserver.Server, src frameSource, nonblocking bool, maxFrames *atomic.Int64) error {
+	for i := 0; maxFrames.Load() == 0 || int64(i) < maxFrames.Load(); i++ {
 		rgb, img, err := src.next(ctx, i)
 		if err == io.EOF || ctx.Err() != nil {
 			return nil // the end of the input, or stopped while waiting: a normal end

@@ -105,6 +105,9 @@ func printSummary(w io.Writer, st mpegserver.Stats, wall time.Duration) {
 	if st.Reconnects > 0 || st.Dropped > 0 {
 		fmt.Fprintf(w, ", %d reconnects, down %.2f s (%d frames dropped while down)", st.Reconnects, st.Down.Seconds(), st.Dropped)
 	}
+	if st.AudioServed > 0 || st.AudioFilled > 0 {
+		fmt.Fprintf(w, "; audio: %.2f s served, %.2f s of silence filled in", st.AudioServed.Seconds(), st.AudioFilled.Seconds())
+	}
 	fmt.Fprintln(w)
 	for _, o := range st.Outputs {
 		state := "ok"

@@ -22,6 +22,9 @@ int ms_discover(const char *uri, GstClockTime timeout, MsDiscovered *out) {
 		GstClockTime dur = gst_discoverer_info_get_duration(info);
 		out->duration = GST_CLOCK_TIME_IS_VALID(dur) ? (gint64)dur : -1;
 		out->live = gst_discoverer_info_get_live(info);
+		GList *audios = gst_discoverer_info_get_audio_streams(info);
+		out->audio = audios != NULL;
+		gst_discoverer_stream_info_list_free(audios);
 		GList *videos = gst_discoverer_info_get_video_streams(info);
 		if (videos != NULL) {
 			GstDiscovererVideoInfo *v = videos->data;

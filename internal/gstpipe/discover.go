@@ -17,6 +17,7 @@ import (
 // stream.
 type MediaInfo struct {
 	Video          bool   // a video stream was found
+	Audio          bool   // an audio stream was found
 	Width, Height  int    // pixels
 	FPSNum, FPSDen int    // frame rate; 0/0 when unknown
 	Codec          string // from the stream's caps: "h264", "h265", "vp8", "raw", ...
@@ -43,7 +44,7 @@ func Discover(uri string, timeout time.Duration) (MediaInfo, error) {
 	case C.MS_DISC_FAILED:
 		return MediaInfo{}, errors.New(msg)
 	}
-	m := MediaInfo{Video: out.video != 0, Live: out.live != 0, Width: int(out.width), Height: int(out.height),
+	m := MediaInfo{Video: out.video != 0, Audio: out.audio != 0, Live: out.live != 0, Width: int(out.width), Height: int(out.height),
 		FPSNum: int(out.fps_n), FPSDen: int(out.fps_d), BitRate: uint(out.bitrate)}
 	if out.duration > 0 {
 		m.Duration = time.Duration(out.duration)

@@ -10,6 +10,7 @@ enum { MS_DISC_OK, MS_DISC_TIMEOUT, MS_DISC_FAILED };
 
 typedef struct {
 	int video; // a video stream was found
+	int audio; // an audio stream was found
 	int width, height, fps_n, fps_d;
 	guint bitrate;
 	gint64 duration; // ns, -1 unknown

@@ -203,16 +203,21 @@ static GstPadProbeReturn ms_probe(GstPad *pad, GstPadProbeInfo *info, gpointer u
 		}
 		return GST_PAD_PROBE_OK;
 	}
-	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-	if (ev != NULL && GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
-		GstObject *parent = gst_pad_get_parent(pad);
-		if (parent != NULL) {
-			gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
-				gst_structure_new_empty("mpegserver-drained")));
-			gst_object_unref(parent);
-		}
-	}
+	ms_post_drained(pad, GST_PAD_PROBE_INFO_EVENT(info));
 	return GST_PAD_PROBE_OK;
+}
+
+// ms_post_drained posts "mpegserver-drained" from pad's element when ev
+// is end-of-stream.
+void ms_post_drained(GstPad *pad, GstEvent *ev) {
+	if (ev == NULL || GST_EVENT_TYPE(ev) != GST_EVENT_EOS)
+		return;
+	GstObject *parent = gst_pad_get_parent(pad);
+	if (parent != NULL) {
+		gst_element_post_message(GST_ELEMENT(parent), gst_message_new_application(parent,
+			gst_structure_new_empty("mpegserver-drained")));
+		gst_object_unref(parent);
+	}
 }
 
 MsCounts *ms_watch_output(GstElement *e, int drains) {

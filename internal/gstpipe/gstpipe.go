@@ -80,6 +80,25 @@ type Spec struct {
 	// first element is counted (BranchEncoded), and every sink's own EOS
 	// is reported (EventSinkEOS).
 	Branches []int
+	// DrainAt, when not 0, is the element whose end-of-stream reports
+	// EventDrained instead of CountAt's (a queue after the counted
+	// parser: frames have left it only once the end has).
+	DrainAt int
+
+	// Audio, when not empty, is a second source chain for an audio
+	// track, numbered after Elements (element len(Elements)+i is
+	// Audio[i]): Audio[0] is an appsrc taking AudioCaps, the part before
+	// AudioJoins[0].First is shared (ending in a tee when there are
+	// several joins), and each join takes the track into one output.
+	Audio      []Element
+	AudioCaps  string
+	AudioJoins []Join
+	// AudioDrainAt is the audio element whose end-of-stream is needed,
+	// with the video's, for EventDrained.
+	AudioDrainAt int
+	// OnAudioFlow receives the audio appsrc's enough-data (true) and
+	// need-data (false), as Build's onFlow does the video's.
+	OnAudioFlow func(enough bool)
 }
 
 // EventKind says what the bus reported.
@@ -174,6 +193,14 @@ type Pipeline struct {
 	stop       chan struct{}
 	busDone    chan struct{}
 	watching   bool // the bus watcher runs (Start was called)
+
+	aelems      []*gst.Element // Spec.Audio, in order
+	asrcPtr     *C.GstElement
+	audioHandle cgo.Handle
+	joins       []Join
+	// drainNames are the elements whose end-of-stream EventDrained waits
+	// for, and whether it has passed; touched by the bus watcher only.
+	drainNames map[string]bool
 }
 
 func elemPtr(e *gst.Element) *C.GstElement { return (*C.GstElement)(e.Unsafe()) }
@@ -195,7 +222,8 @@ func Build(s Spec, onFlow func(enough bool)) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating pipeline: %v", err)
 	}
-	p := &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{})}
+	p := &Pipeline{pipe: pipe, pipePtr: elemPtr(pipe.Element), stop: make(chan struct{}), busDone: make(chan struct{}),
+		drainNames: map[string]bool{}}
 	p.bus = C.ms_pipeline_bus(p.pipePtr)
 	if err := p.build(s, onFlow); err != nil {
 		p.Release()
@@ -243,6 +271,12 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	// The counts are freed with the pad, which lives as long as p.elems
 	// holds the element: reading them is safe while p is.
 	p.counts = C.ms_watch_output(elemPtr(p.elems[s.CountAt]), 1)
+	drainAt := s.CountAt
+	if s.DrainAt > 0 && s.DrainAt < len(p.elems) {
+		drainAt = s.DrainAt
+		watchDrain(p.elems[drainAt])
+	}
+	p.drainNames[p.elems[drainAt].GetName()] = false
 	p.branchAt = s.Branches
 	for _, b := range s.Branches {
 		p.branches = append(p.branches, C.ms_watch_output(elemPtr(p.elems[b]), 0))
@@ -250,6 +284,9 @@ func (p *Pipeline) build(s Spec, onFlow func(enough bool)) error {
 	}
 	if len(s.Branches) > 0 {
 		C.ms_forward_messages(p.pipePtr)
+	}
+	if err := p.buildAudio(s); err != nil {
+		return err
 	}
 	runtime.KeepAlive(p.elems)
 	return nil
@@ -340,7 +377,8 @@ func (p *Pipeline) Property(i int, name string) string {
 	}
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
-	return takeString(C.ms_get_arg(elemPtr(p.elems[i]), cn), p.elems[i])
+	e := p.elem(i)
+	return takeString(C.ms_get_arg(elemPtr(e), cn), e)
 }
 
 // OutputCaps are the caps element i negotiated on its src pad.
@@ -350,7 +388,8 @@ func (p *Pipeline) OutputCaps(i int) string {
 	if p.released {
 		return ""
 	}
-	return takeString(C.ms_src_caps(elemPtr(p.elems[i])), p.elems[i])
+	e := p.elem(i)
+	return takeString(C.ms_src_caps(elemPtr(e)), e)
 }
 
 // ElementName is the name GStreamer gave element i.
@@ -360,7 +399,7 @@ func (p *Pipeline) ElementName(i int) string {
 	if p.released {
 		return ""
 	}
-	return p.elems[i].GetName()
+	return p.elem(i).GetName()
 }
 
 // takeString copies and frees a C string that an element's call returned.
@@ -436,7 +475,7 @@ func (p *Pipeline) watch(onEvent func(Event)) {
 		// The timeout bounds how long a stop can go unnoticed if the
 		// wake-up message is lost.
 		ev, ok := popBus(p.bus, 200*time.Millisecond)
-		if !ok || ev.Kind == eventOther {
+		if !ok || ev.Kind == eventOther || ev.Kind == EventDrained && !p.drainedAll(ev.Source) {
 			continue
 		}
 		if ev.Kind == EventEOS {
@@ -444,6 +483,21 @@ func (p *Pipeline) watch(onEvent func(Event)) {
 		}
 		onEvent(ev)
 	}
+}
+
+// drainedAll notes that end-of-stream has left element name and says
+// whether it has now left every element EventDrained waits for (each
+// track's). Only the bus watcher calls it.
+func (p *Pipeline) drainedAll(name string) bool {
+	if _, ok := p.drainNames[name]; ok {
+		p.drainNames[name] = true
+	}
+	for _, seen := range p.drainNames {
+		if !seen {
+			return false
+		}
+	}
+	return true
 }
 
 // Release stops the pipeline and its bus watcher and frees what Build
@@ -494,16 +548,20 @@ func (p *Pipeline) Release() {
 		h.Delete() // nor do appsinks
 	}
 	p.handles, p.samples = nil, nil
+	if p.audioHandle != 0 {
+		p.audioHandle.Delete()
+		p.audioHandle = 0
+	}
 	// Drop the Go wrappers' references now; otherwise each closed pipeline
 	// keeps its bus's file descriptors and its memory until a garbage
 	// collection. The finalizer is cleared first so the reference is never
 	// dropped twice (go-gst #63).
-	for _, e := range p.elems {
+	for _, e := range append(p.elems, p.aelems...) {
 		dropRef(e.Object.InitiallyUnowned.Object)
 	}
 	dropRef(p.pipe.Element.Object.InitiallyUnowned.Object)
 	C.gst_object_unref(C.gpointer(p.bus))
-	p.elems, p.pipe, p.bus, p.srcPtr, p.pipePtr = nil, nil, nil, nil, nil
+	p.elems, p.aelems, p.pipe, p.bus, p.srcPtr, p.asrcPtr, p.pipePtr = nil, nil, nil, nil, nil, nil, nil
 	C.ms_trim_heap()
 }
 
@@ -629,8 +687,10 @@ func (p *Pipeline) BranchEncoded(k int) (frames, bytes int64) {
 // removed, the new ones added, linked and started; the new branch drops
 // frames until a keyframe, which the encoder is asked for at once, so it
 // starts with a picture. What the old
-// branch took stays counted in BranchEncoded.
-func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
+// branch took stays counted in BranchEncoded. With an audio track, the
+// branch's part of the audio chain is replaced too, from audio (its
+// description, as at Build), and linked into the new branch.
+func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 	p.branchMu.Lock()
 	defer p.branchMu.Unlock()
 	p.mu.RLock()
@@ -652,18 +712,40 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 	}
 	tee := p.elems[start-1]
 	old := append([]*gst.Element(nil), p.elems[start:end]...)
+	// The audio chain ends in a tee too when there are branches.
+	var atee *gst.Element
+	var aold []*gst.Element
+	if len(p.joins) > k {
+		j := p.joins[k]
+		if j.Into < start || j.Into >= end {
+			p.mu.RUnlock()
+			return fmt.Errorf("gstpipe: the audio of branch %d joins element %d, outside it", k, j.Into)
+		}
+		atee = p.aelems[p.joins[0].First-1]
+		aold = append(aold, p.aelems[j.First:j.End]...)
+	}
 	p.mu.RUnlock()
 
 	// Cut the old branch off and stop it. The rest of the pipeline never
 	// waits on it: the tee stops pushing there once the pad is released.
 	C.ms_branch_detach(elemPtr(tee), elemPtr(old[0]))
-	for _, e := range old {
-		_ = e.SetState(gst.StateNull)
-		_ = p.pipe.Remove(e)
+	if atee != nil {
+		C.ms_branch_detach(elemPtr(atee), elemPtr(aold[0]))
+	}
+	// Sinks first, as a bin stops its children: a queue's thread may be
+	// blocked pushing into the old sink (rtspclientsink waits on its lost
+	// connection), and stopping the queue first waits on that thread for
+	// ever; a stopped sink refuses the push, which frees it.
+	for _, chain := range [][]*gst.Element{old, aold} {
+		for i := len(chain) - 1; i >= 0; i-- {
+			_ = chain[i].SetState(gst.StateNull)
+			_ = p.pipe.Remove(chain[i])
+		}
 	}
 	fresh := make([]*gst.Element, 0, len(elems))
+	var afresh []*gst.Element
 	fail := func(err error) error {
-		for _, e := range fresh {
+		for _, e := range append(fresh, afresh...) {
 			_ = e.SetState(gst.StateNull)
 			_ = p.pipe.Remove(e)
 			dropRef(e.Object.InitiallyUnowned.Object)
@@ -694,17 +776,31 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 		}
 	}
 	p.mu.RUnlock()
+	if atee != nil {
+		var err error
+		afresh, err = p.replaceAudioJoin(k, audio, fresh[p.joins[k].Into-start])
+		if err != nil {
+			return fail(err)
+		}
+	}
 	// Started before the tee feeds it, sinks first, so no frame meets an
 	// element not yet running.
-	for i := len(fresh) - 1; i >= 0; i-- {
-		if !fresh[i].SyncStateWithParent() {
-			return fail(fmt.Errorf("starting %s", fresh[i].GetName()))
+	for _, chain := range [][]*gst.Element{fresh, afresh} {
+		for i := len(chain) - 1; i >= 0; i-- {
+			if !chain[i].SyncStateWithParent() {
+				return fail(fmt.Errorf("starting %s", chain[i].GetName()))
+			}
 		}
 	}
 	// Its first frame must be a keyframe.
 	C.ms_drop_until_keyframe(elemPtr(fresh[0]))
-	if err := tee.Link(fresh[0]); err != nil {
+	if err := linkTee(tee, fresh[0]); err != nil {
 		return fail(fmt.Errorf("linking the new branch to the tee: %v", err))
+	}
+	if atee != nil {
+		if err := linkTee(atee, afresh[0]); err != nil {
+			return fail(fmt.Errorf("linking the new branch's audio to the tee: %v", err))
+		}
 	}
 	counts := C.ms_watch_output(elemPtr(fresh[0]), 0)
 	C.ms_request_keyframe(elemPtr(fresh[0]), 1)
@@ -715,11 +811,15 @@ func (p *Pipeline) ReplaceBranch(k int, elems []Element) error {
 	p.branchBase[k][1] += int64(C.ms_counts_bytes(old0))
 	p.branches[k] = counts
 	copy(p.elems[start:end], fresh)
+	if atee != nil {
+		copy(p.aelems[p.joins[k].First:p.joins[k].End], afresh)
+	}
 	p.mu.Unlock()
-	for _, e := range old {
+	for _, e := range append(old, aold...) {
 		dropRef(e.Object.InitiallyUnowned.Object)
 	}
 	runtime.KeepAlive(tee)
+	runtime.KeepAlive(atee)
 	return nil
 }
 

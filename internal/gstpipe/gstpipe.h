@@ -26,6 +26,7 @@ GstFlowReturn ms_end_of_stream(GstElement *src);
 
 typedef struct MsCounts MsCounts;
 MsCounts *ms_watch_output(GstElement *e, int drains);
+void ms_post_drained(GstPad *pad, GstEvent *ev);
 gint64 ms_counts_frames(MsCounts *c);
 MsLatency *ms_counts_latency(MsCounts *c);
 gint64 ms_counts_bytes(MsCounts *c);

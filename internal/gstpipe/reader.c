@@ -10,6 +10,7 @@ struct MsReader {
 	GstElement *filter;
 	GstElement *sink;
 	guint64 rtsp_latency_ms;
+	const char *media; // the caps prefix of the stream read: "video/" or "audio/"
 };
 
 // caps_for is what reaches the appsink: the decoder's own 4:2:0 (I420 or
@@ -24,16 +25,16 @@ static GstCaps *caps_for(int width, int height) {
 	return c;
 }
 
-// on_pad_added links the first video pad to the converter; any other
-// stream (audio, a second video) goes to a fakesink, so an unlinked pad
-// never stops the demuxer.
+// on_pad_added links the first pad of the media read to the converter;
+// any other stream (audio beside video, a second video) goes to a
+// fakesink, so an unlinked pad never stops the demuxer.
 static void on_pad_added(GstElement *src, GstPad *pad, gpointer data) {
 	MsReader *r = data;
 	GstCaps *caps = gst_pad_get_current_caps(pad);
 	if (caps == NULL)
 		caps = gst_pad_query_caps(pad, NULL);
 	gboolean video = caps != NULL && gst_caps_get_size(caps) > 0 &&
-		g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+		g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), r->media);
 	if (caps != NULL)
 		gst_caps_unref(caps);
 	GstPad *sink = gst_element_get_static_pad(r->conv, "sink");
@@ -62,8 +63,10 @@ static void on_source_setup(GstElement *bin, GstElement *source, gpointer data) 
 		g_object_set(source, "latency", (guint)r->rtsp_latency_ms, NULL);
 }
 
-MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_latency_ms, char **err_out) {
-	const char *names[] = {"uridecodebin", "videoconvert", "videoscale", "capsfilter", "appsink"};
+// reader_new builds uridecodebin ! conv ! scale ! capsfilter caps ! appsink
+// (names[1], names[2] the converters) reading the media's first stream.
+static MsReader *reader_new(const char *uri, const char *media, const char *names[5], GstCaps *caps,
+		guint64 rtsp_latency_ms, char **err_out) {
 	GstElement *e[5];
 	for (int i = 0; i < 5; i++) {
 		e[i] = gst_element_factory_make(names[i], NULL);
@@ -71,6 +74,7 @@ MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_lat
 			for (int j = 0; j < i; j++)
 				gst_object_unref(e[j]);
 			*err_out = g_strdup_printf("GStreamer element %s is not installed", names[i]);
+			gst_caps_unref(caps);
 			return NULL;
 		}
 	}
@@ -80,9 +84,9 @@ MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_lat
 	r->filter = e[3];
 	r->sink = e[4];
 	r->rtsp_latency_ms = rtsp_latency_ms;
+	r->media = media;
 	// The address is a property, never part of a launch string.
 	g_object_set(e[0], "uri", uri, NULL);
-	GstCaps *caps = caps_for(width, height);
 	g_object_set(e[3], "caps", caps, NULL);
 	gst_caps_unref(caps);
 	// A few frames decoded ahead; a slow reader holds the decoder back
@@ -90,13 +94,27 @@ MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_lat
 	g_object_set(e[4], "sync", FALSE, "max-buffers", 4, "drop", FALSE, "emit-signals", FALSE, NULL);
 	gst_bin_add_many(GST_BIN(r->pipe), e[0], e[1], e[2], e[3], e[4], NULL);
 	if (!gst_element_link_many(e[1], e[2], e[3], e[4], NULL)) {
-		*err_out = g_strdup("cannot link videoconvert ! videoscale ! appsink");
+		*err_out = g_strdup_printf("cannot link %s ! %s ! appsink", names[1], names[2]);
 		ms_reader_free(r);
 		return NULL;
 	}
 	g_signal_connect(e[0], "pad-added", G_CALLBACK(on_pad_added), r);
 	g_signal_connect(e[0], "source-setup", G_CALLBACK(on_source_setup), r);
 	return r;
+}
+
+MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_latency_ms, char **err_out) {
+	const char *names[] = {"uridecodebin", "videoconvert", "videoscale", "capsfilter", "appsink"};
+	return reader_new(uri, "video/", names, caps_for(width, height), rtsp_latency_ms, err_out);
+}
+
+// ms_audio_reader_new reads the first audio stream as interleaved S16LE
+// at rate with channels.
+MsReader *ms_audio_reader_new(const char *uri, int rate, int channels, guint64 rtsp_latency_ms, char **err_out) {
+	const char *names[] = {"uridecodebin", "audioconvert", "audioresample", "capsfilter", "appsink"};
+	GstCaps *caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout", G_TYPE_STRING,
+		"interleaved", "rate", G_TYPE_INT, rate, "channels", G_TYPE_INT, channels, NULL);
+	return reader_new(uri, "audio/", names, caps, rtsp_latency_ms, err_out);
 }
 
 GstBus *ms_reader_bus(MsReader *r) { return gst_pipeline_get_bus(GST_PIPELINE(r->pipe)); }
@@ -130,6 +148,12 @@ int ms_reader_pull(MsReader *r, GstClockTime timeout, GstSample **sample, MsSamp
 	GstSample *s = gst_app_sink_try_pull_sample(sink, timeout);
 	if (s == NULL)
 		return gst_app_sink_is_eos(sink) ? MS_READ_EOS : MS_READ_TIMEOUT;
+	if (r->media[0] == 'a') {
+		GstBuffer *b = gst_sample_get_buffer(s);
+		info->pts = b != NULL ? GST_BUFFER_PTS(b) : GST_CLOCK_TIME_NONE;
+		*sample = s;
+		return MS_READ_FRAME;
+	}
 	GstVideoInfo vi;
 	GstCaps *caps = gst_sample_get_caps(s);
 	if (caps == NULL || !gst_video_info_from_caps(&vi, caps)) {
@@ -180,6 +204,18 @@ int ms_sample_copy(GstSample *s, int fmt, guint8 *dst, gsize len) {
 	int ret = ms_from_yuv(nv12, p, ps, w, h, matrix, full, fmt, d, ds);
 	gst_video_frame_unmap(&f);
 	return ret == 0;
+}
+
+// ms_sample_size is how many bytes a sample's buffer holds.
+gsize ms_sample_size(GstSample *s) {
+	GstBuffer *b = gst_sample_get_buffer(s);
+	return b != NULL ? gst_buffer_get_size(b) : 0;
+}
+
+// ms_sample_extract copies up to len bytes of a sample's buffer into dst.
+gsize ms_sample_extract(GstSample *s, guint8 *dst, gsize len) {
+	GstBuffer *b = gst_sample_get_buffer(s);
+	return b != NULL ? gst_buffer_extract(b, 0, dst, len) : 0;
 }
 
 void ms_sample_free(GstSample *s) {

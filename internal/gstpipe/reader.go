@@ -47,11 +47,26 @@ var ErrPullCancelled = errors.New("gstpipe: pull cancelled")
 // both set, fix the frames' size; rtspLatency bounds rtspsrc's jitter
 // buffer.
 func OpenReader(uri string, width, height int, rtspLatency time.Duration) (*Reader, error) {
+	return openReader(uri, func(cu *C.char, cerr **C.char) *C.MsReader {
+		return C.ms_reader_new(cu, C.int(width), C.int(height), C.guint64(rtspLatency/time.Millisecond), cerr)
+	})
+}
+
+// OpenAudioReader builds and starts a reader of uri's first audio
+// stream, as interleaved S16LE at rate with channels; its samples are
+// read with Sample.Bytes.
+func OpenAudioReader(uri string, rate, channels int, rtspLatency time.Duration) (*Reader, error) {
+	return openReader(uri, func(cu *C.char, cerr **C.char) *C.MsReader {
+		return C.ms_audio_reader_new(cu, C.int(rate), C.int(channels), C.guint64(rtspLatency/time.Millisecond), cerr)
+	})
+}
+
+func openReader(uri string, build func(*C.char, **C.char) *C.MsReader) (*Reader, error) {
 	gstInit()
 	cu := C.CString(uri)
 	defer C.free(unsafe.Pointer(cu))
 	var cerr *C.char
-	r := C.ms_reader_new(cu, C.int(width), C.int(height), C.guint64(rtspLatency/time.Millisecond), &cerr)
+	r := build(cu, &cerr)
 	if r == nil {
 		defer C.g_free(C.gpointer(cerr))
 		return nil, errors.New(C.GoString(cerr))
@@ -183,6 +198,18 @@ func (s *Sample) Copy(f Format, dst []byte) bool {
 		return false
 	}
 	return C.ms_sample_copy(s.s, C.int(f), (*C.guint8)(unsafe.Pointer(unsafe.SliceData(dst))), C.gsize(len(dst))) != 0
+}
+
+// Bytes copies the sample's buffer out (an audio reader's samples).
+func (s *Sample) Bytes() []byte {
+	if s == nil || s.s == nil {
+		return nil
+	}
+	b := make([]byte, int(C.ms_sample_size(s.s)))
+	if len(b) > 0 {
+		b = b[:int(C.ms_sample_extract(s.s, (*C.guint8)(unsafe.Pointer(&b[0])), C.gsize(len(b))))]
+	}
+	return b
 }
 
 // Free gives the frame's memory back. Safe to call twice.

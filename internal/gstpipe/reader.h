@@ -10,6 +10,7 @@
 typedef struct MsReader MsReader;
 
 MsReader *ms_reader_new(const char *uri, int width, int height, guint64 rtsp_latency_ms, char **err_out);
+MsReader *ms_audio_reader_new(const char *uri, int rate, int channels, guint64 rtsp_latency_ms, char **err_out);
 GstBus *ms_reader_bus(MsReader *r);
 int ms_reader_play(MsReader *r);
 void ms_reader_fix_size(MsReader *r, int width, int height);
@@ -27,6 +28,8 @@ typedef struct {
 int ms_reader_pull(MsReader *r, GstClockTime timeout, GstSample **sample, MsSampleInfo *info);
 int ms_sample_copy(GstSample *s, int fmt, guint8 *dst, gsize len);
 void ms_sample_free(GstSample *s);
+gsize ms_sample_size(GstSample *s);
+gsize ms_sample_extract(GstSample *s, guint8 *dst, gsize len);
 gint64 ms_reader_duration(MsReader *r);
 
 #endif
