@@ -71,8 +71,9 @@ bench: deps ## measure against gst-launch-1.0 and ffmpeg (about 15 min); writes 
 snapshot: ## grab a frame of the test pattern from a real stream into docs/img/testpattern.png
 	bash scripts/snapshot.sh docs/img/testpattern.png
 
-deploy-check: ## check deploy/: the Kubernetes example against the API's Go types (a module of its own), the systemd unit with systemd-analyze
+deploy-check: ## check deploy/: the Kubernetes example against the API's Go types (a module of its own), the systemd unit with systemd-analyze, the Dockerfile's runtime libraries
 	cd deploy/check && $(GO) test -count=1 ./...
+	bash scripts/dockerfile-libs.sh
 	@if command -v systemd-analyze >/dev/null; then \
 		d=$$(mktemp -d) && sed 's|^ExecStart=/usr/local/bin/mpegserver|ExecStart=/bin/true|' deploy/mpegserver@.service > $$d/mpegserver@.service && \
 		(cd $$d && systemd-analyze verify --man=no ./mpegserver@cam1.service) && rm -r $$d && echo "systemd unit: ok"; \
