@@ -12,6 +12,7 @@ import (
 
 	"github.com/mpegcoder-go/mpegserver"
 	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+	"github.com/mpegcoder-go/mpegserver/rtspserver"
 )
 
 // Tests against mediamtx, the server users publish to: credentials,
@@ -91,6 +92,57 @@ func TestCredentialsRefusedHonestly(t *testing.T) {
 			t.Errorf("%s: %v", shown, err)
 		case !tc.ok && (!errors.Is(err, mpegserver.ErrUnauthorized) || !errors.Is(err, mpegserver.ErrRefused)):
 			t.Errorf("%s: %v after %v, want ErrUnauthorized", shown, err, took)
+		case !tc.ok:
+			t.Logf("%s: refused after %v: %v", shown, took.Round(time.Millisecond), err)
+		}
+		if n := events()[mpegserver.Reconnecting]; n != 0 {
+			t.Errorf("%s: %d reconnection attempts", shown, n)
+		}
+		if strings.Contains(err2s(err), "wrong") || strings.Contains(err2s(err), "right") {
+			t.Errorf("%s: a credential in the error: %v", shown, err)
+		}
+	}
+}
+
+// TestCredentialsRefusedAtOnce: against a server that answers a wrong
+// password at once (the embedded relay with publish credentials; mediamtx
+// holds its refusals 0-4 s at random, against guessing), Setup returns
+// ErrUnauthorized well within 2 s and nothing is retried.
+func TestCredentialsRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	r := &rtspserver.Server{Address: "127.0.0.1:0", PublishUser: "pub", PublishPass: "right"}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	for _, tc := range []struct {
+		user string
+		ok   bool
+	}{{"pub:wrong@", false}, {"", false}, {"other:right@", false}, {"pub:right@", true}} {
+		addr := "rtsp://" + tc.user + r.Addr() + "/cam"
+		s := newServer(t, mpegserver.Size(320, 240), mpegserver.FrameAhead(1), mpegserver.Reconnect(true))
+		stop := make(chan struct{})
+		events := countEvents(s, stop)
+		t0 := time.Now()
+		err := s.Setup(addr)
+		took := time.Since(t0)
+		if err == nil {
+			err = s.ServeFrameBlock(testFrame(320, 240, 0))
+		}
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		close(stop)
+		shown := mpegserver.Redact(addr)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v", shown, err)
+		case tc.ok && r.Info("cam").Frames == 0:
+			t.Errorf("%s: the relay received no frame", shown)
+		case !tc.ok && !errors.Is(err, mpegserver.ErrUnauthorized):
+			t.Errorf("%s: %v after %v, want ErrUnauthorized", shown, err, took)
+		case !tc.ok && took >= 2*time.Second:
+			t.Errorf("%s: refused after %v, want under 2 s", shown, took)
 		case !tc.ok:
 			t.Logf("%s: refused after %v: %v", shown, took.Round(time.Millisecond), err)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/pion/rtp"
 )
 
@@ -61,6 +62,11 @@ type Server struct {
 	Address string
 	// Logf, when set, receives one line per connection and session event.
 	Logf func(format string, args ...any)
+	// PublishUser and PublishPass, when PublishUser is set, are the
+	// credentials a publisher's ANNOUNCE must carry; a wrong or missing
+	// one is answered 401 at once. Empty, the default, lets anyone
+	// publish. Readers are never asked.
+	PublishUser, PublishPass string
 
 	srv      *gortsplib.Server
 	addr     net.Addr
@@ -361,6 +367,9 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	name := cleanPath(ctx.Path)
 	if name == "" {
 		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("empty path")
+	}
+	if s.PublishUser != "" && !ctx.Conn.VerifyCredentials(ctx.Request, s.PublishUser, s.PublishPass) {
+		return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
