@@ -12,8 +12,11 @@ var (
 	ErrNotSetUp = errors.New("mpegserver: stream not set up (call Setup first)")
 	// ErrClosed: the call raced with Close, which won.
 	ErrClosed = errors.New("mpegserver: stream closed")
-	// ErrFrameSize: the frame or image is nil, its size is not widthSrc ×
-	// heightSrc, or its memory does not hold it (an image's Pix or Stride).
+	// ErrFrameSize: the frame or image is nil, its length is not what the
+	// source size, SourceFormat and SourceStride make (Config.FrameSize),
+	// its memory does not hold it (an image's Pix or Stride), or audio
+	// samples do not fill whole sample frames of the track's channels or
+	// span more than one call may serve.
 	ErrFrameSize = errors.New("mpegserver: bad frame size")
 	// ErrUnknownCodec: the codec name is unknown, or its encoder is not installed.
 	ErrUnknownCodec = errors.New("mpegserver: unknown or unavailable codec")

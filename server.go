@@ -25,13 +25,16 @@
 // within the setup timeout, that the output can take a stream (a server
 // answers, a file can be written), and Outputs says where the stream goes
 // and how to watch it. Record adds a second output fed by the same
-// encoder. The original's parameter names work too (SetParameters,
-// Parameter, Parameters).
+// encoder. Audio adds an audio track, silent (Silence) or served by the
+// program in step with the frames (Samples, ServeAudio, ServeAudioBlock).
+// The original's parameter names work too (SetParameters, Parameter,
+// Parameters).
 //
 // # Reading sources
 //
 // OpenReader decodes a file or a stream into packed RGB frames, or the
-// decoder's own YUV (the original's MpegDecoder and MpegClient), Probe reads a source's settings,
+// decoder's own YUV (the original's MpegDecoder and MpegClient),
+// AudioReader decodes its audio into samples, Probe reads a source's settings,
 // and Decoder and ConfigDict copy them into a Server, as the original's
 // setParameter(decoder=..., configDict=...). docs/migrating.md maps the
 // whole original API.

@@ -11,7 +11,8 @@ import (
 
 func runDump(e env, args []string) error {
 	fs := newFlagSet(e, "dump", "[flags] [ADDRESS]", "Prints the gst-launch-1.0 line the flags compile to, without connecting.\n"+
-		"Swap `appsrc ...` for `videotestsrc is-live=true` and it runs as printed.")
+		"Swap `appsrc ...` for `videotestsrc is-live=true` (and, with --audio, the second for\n"+
+		"`audiotestsrc is-live=true`) and it runs as printed.")
 	sf := addStreamFlags(fs)
 	af := addAudioFlags(fs)
 	dotFile := fs.String("dot", "", "also write the pipeline graph (Graphviz DOT, pipeline in READY state) to this file")

@@ -42,7 +42,7 @@ starts an RTSP server on --listen and serves to its --path.
                     frames, in step with them; --audio-end says what
                     follows its end
 The track is AAC (Opus in a .webm file) on every output that carries
-audio; a raw .h264 file takes none.`
+audio; a raw .h264 file and a WHIP address take none (exit 2).`
 
 // pushFlags are push's own flags, beside the stream's.
 type pushFlags struct {
