@@ -240,6 +240,25 @@ func checkOffsets(t testing.TB, what string, offs []time.Duration, markers, min 
 	}
 }
 
+// checkOffsetsByArrival is checkOffsets for a receiver that places each
+// track's first RTP packet by its arrival (mediamtx and the embedded
+// relay over RTSP: gortsplib's GlobalDecoder), which shifts one track
+// against the other by however the first packets' sending times differ,
+// for the connection's life (-243 ms seen with the suite beside a busy
+// core, 13-34 ms quiet). The offset must hold: its spread within avBound.
+func checkOffsetsByArrival(t testing.TB, what string, offs []time.Duration, markers, min int) {
+	t.Helper()
+	t.Logf("%s: %s (%d video markers; placed by first-packet arrival)", what, fmtOffsets(offs), markers)
+	if markers < min || len(offs) != markers {
+		t.Errorf("%s: %d video markers, %d with their tone; want at least %d, all with it", what, markers, len(offs), min)
+	}
+	if len(offs) > 0 {
+		if spread := slices.Max(offs) - slices.Min(offs); spread > avBound {
+			t.Errorf("%s: A/V offsets spread over %v (%s); want within %v", what, spread, fmtOffsets(offs), avBound)
+		}
+	}
+}
+
 // TestAVSync: frames with markers and samples with a tone at the same
 // places, served in step, arrive in step: recorded by mediamtx from RTMP,
 // RTSP and SRT, and in a file, decoded by ffmpeg. A file of a minute
@@ -294,6 +313,10 @@ func TestAVSync(t *testing.T) {
 			// mediamtx may start recording a second or two in (RTMP: its
 			// track analysis): 9 markers sent, at least 6 recorded.
 			offs, n := avOffsets(t, recs[0])
+			if tc.name == "RTSP" {
+				checkOffsetsByArrival(t, "mediamtx over "+tc.name, offs, n, 6)
+				return
+			}
 			checkOffsets(t, "mediamtx over "+tc.name, offs, n, 6)
 		})
 	}
@@ -482,7 +505,11 @@ func TestAVSoak(t *testing.T) {
 			t.Logf("%d frames in %v; slips %d, audio served %v, filled %v", st.Pushed, time.Since(start).Round(time.Second),
 				st.Slips, st.AudioServed, st.AudioFilled)
 			offs, markers := avOffsets(t, recording(t, m, tc.path))
-			checkOffsets(t, fmt.Sprintf("%v over %s", d, tc.name), offs, markers, int(d.Seconds())-5)
+			check := checkOffsets
+			if tc.name == "RTSP" {
+				check = checkOffsetsByArrival
+			}
+			check(t, fmt.Sprintf("%v over %s", d, tc.name), offs, markers, int(d.Seconds())-5)
 			if len(offs) < 120 {
 				return
 			}
