@@ -434,25 +434,36 @@ func TestWHIPKeyframeOnPLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		var key *testutil.ReceivedFrame
+		between := 0 // frames that arrived after the PLI, before the keyframe
 		for key == nil {
 			if !rx.WaitFrames(len(rx.Frames())+1, 5*time.Second) {
 				t.Fatal("frames stopped")
 			}
 			fr := rx.Frames()
+			between = 0
 			for k := before; k < len(fr); k++ {
 				if fr[k].Key {
 					key = &fr[k]
 					break
 				}
+				if fr[k].At.After(at) {
+					between++
+				}
 			}
 		}
 		fr := rx.Frames()
-		after := int((key.TS - fr[before-1].TS + 1500) / 3000) // frame periods from the last frame before the PLI
+		// In time stamps too: frame periods from the last frame before the
+		// PLI (more than the frames between when a stall made the stream's
+		// time line skip).
+		after := int((key.TS - fr[before-1].TS + 1500) / 3000)
 		took := key.At.Sub(at)
 		worst = max(worst, took)
-		t.Logf("PLI %d: keyframe %d frame(s) after the last one before it, its first packet %v after the PLI", i, after, took.Round(100*time.Microsecond))
-		if after > 2 || took > 500*time.Millisecond {
-			t.Errorf("PLI %d answered %d frames and %v later", i, after, took)
+		t.Logf("PLI %d: keyframe after %d other frame(s), %d frame period(s) after the last one before the PLI, its first packet %v after the PLI",
+			i, between, after, took.Round(100*time.Microsecond))
+		// One frame may be encoded already when the PLI comes; a second
+		// on a loaded machine.
+		if between > 2 || took > 500*time.Millisecond {
+			t.Errorf("PLI %d answered after %d other frames and %v", i, between, took)
 		}
 	}
 	t.Logf("PLI → keyframe: at most %v (frame period 33 ms)", worst.Round(100*time.Microsecond))
