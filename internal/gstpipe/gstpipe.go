@@ -733,7 +733,7 @@ func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 		C.ms_branch_detach(elemPtr(atee), elemPtr(aold[0]))
 	}
 	// Sinks first, as a bin stops its children: a queue's thread may be
-	// blocked pushing into the old sink (rtspclientsink waits on its lost
+	// blocked pushing into the old sink (the RTSP sink waits on its lost
 	// connection), and stopping the queue first waits on that thread for
 	// ever; a stopped sink refuses the push, which frees it.
 	for _, chain := range [][]*gst.Element{old, aold} {
