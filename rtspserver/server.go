@@ -160,6 +160,11 @@ func (s *Server) Start() error {
 	s.srv = &gortsplib.Server{
 		Handler:     h,
 		RTSPAddress: addr,
+		// Packets queued for each reader: a reader that stalls (a busy
+		// machine, a browser tab in the background) loses nothing until it
+		// is this far behind, some seconds of a 720p stream; gortsplib's
+		// default, 256, is less than a 720p keyframe's worth at times.
+		WriteQueueSize: 2048,
 		// Capture the bound address: with port 0 only the listener knows it.
 		Listen: func(network, address string) (net.Listener, error) {
 			l, err := net.Listen(network, address)
@@ -360,6 +365,11 @@ func (s *Server) streamOf(path string) (*base.Response, *gortsplib.ServerStream,
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, p.stream, nil
+}
+
+// OnStreamWriteError: a reader too far behind loses packets.
+func (h *handler) OnStreamWriteError(ctx *gortsplib.ServerHandlerOnStreamWriteErrorCtx) {
+	h.s.logf("a reader fell behind and lost packets: %v", ctx.Error)
 }
 
 func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
