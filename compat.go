@@ -81,7 +81,7 @@ var params = []param{
 		}},
 	{key: KeyFormatName, option: "read only", doc: "the container or protocol the address implies, as FFmpeg names it",
 		get: func(v view) any { return formatName(v.Address) }, set: setString(func(string) Option { return nil }), show: func(v view) string { return formatName(v.Address) }},
-	{key: KeyNThread, option: "`Threads(n)`", doc: "encoder (and conversion) threads; 0: automatic",
+	{key: KeyNThread, option: "`Threads(n)`", doc: "encoder threads (and videoconvert's, for an encoder that wants another layout than I420); 0: automatic",
 		get: func(v view) any { return v.Threads }, set: setInt(Threads), show: func(v view) string {
 			if v.Threads == 0 {
 				return "0 (automatic)"
