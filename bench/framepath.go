@@ -156,7 +156,9 @@ type bareRow struct {
 	ratios []float64 // lib/bare of each pair of runs
 }
 
-const bareFrames = 300
+// bareFrames is how many frames each process of figure 10 encodes: the
+// processes' start-up is part of their CPU, and weighs less in longer runs.
+var bareFrames = flag.Int("bare-frames", 300, "frames each process of figure 10 encodes")
 
 // bareInputs are the formats the library is fed; the bare encoder always
 // reads I420.
@@ -169,10 +171,10 @@ func figBare(tmp string) []bareRow {
 	}
 	var rows []bareRow
 	for _, sz := range []size{{640, 360}, {1280, 720}, {1920, 1080}} {
-		log.Printf("figure 10: %v, %d frames in %s", sz, bareFrames, strings.Join(bareInputs, ", "))
+		log.Printf("figure 10: %v, %d frames in %s", sz, *bareFrames, strings.Join(bareInputs, ", "))
 		files := map[string]string{}
 		rgb := filepath.Join(tmp, "bare-"+sz.String()+".rgb24")
-		writeFrames(rgb, frames(sz, bareFrames))
+		writeFrames(rgb, frames(sz, *bareFrames))
 		files["rgb24"] = rgb
 		// The same frames in I420 and NV12, converted once by ffmpeg
 		// (swscale, BT.601): what the bare encoder and a YUV camera give.
@@ -205,7 +207,7 @@ func figBare(tmp string) []bareRow {
 		for _, f := range bareInputs {
 			byInput[f] = &bareRow{size: sz, input: f}
 		}
-		perFrame := func(u usage) float64 { return u.cpu.Seconds() * 1000 / bareFrames }
+		perFrame := func(u usage) float64 { return u.cpu.Seconds() * 1000 / float64(*bareFrames) }
 		for r := 0; r < n; r++ {
 			// Each library run paired with a bare run next to it, so a
 			// change in machine load hits both alike.

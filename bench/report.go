@@ -200,7 +200,7 @@ func (r *report) markdown(chart string) string {
 func (r *report) framePath(w func(string, ...any)) {
 	if len(r.bare) > 0 {
 		w("## 10. CPU per frame against the bare encoder\n\n")
-		w("Whole processes on the same %d frames (the test pattern) at each size, x264enc with figure 1's settings (ultrafast, zerolatency, 4000 Kb/s, GOP 30, no B-frames) writing to /dev/null. ", bareFrames)
+		w("Whole processes on the same %d frames (the test pattern) at each size, x264enc with figure 1's settings (ultrafast, zerolatency, 4000 Kb/s, GOP 30, no B-frames) writing to /dev/null. ", *bareFrames)
 		w("The bare encoder is `gst-launch-1.0 filesrc ! rawvideoparse format=i420 ! x264enc … ! h264parse ! filesink`, the library's own printed line from the encoder on, reading the frames already in I420 (converted once by ffmpeg before timing). ")
 		w("The library is a process of this benchmark that maps a file of the same frames, as packed RGB, I420 or NV12, and serves them one at a time with ServeFrameBlock (SourceFormat set) into a file target: frames a program hands over are in its memory already (a V4L2 camera's are mapped buffers too), so the library's one copy into GStreamer's buffers, converting RGB on the way, stands where the bare encoder's read() into its buffers does. Its CPU holds that, Go, the encoder check at Setup, and the same encoder. ")
 		w("CPU is the user + system time of the whole process over its life, start-up included, divided by the frames. Each library run is paired with a bare run next to it; the ratio is the median of the pairs' ratios (%d pairs).\n\n", len(r.bare[0].ratios))
