@@ -1,0 +1,1276 @@
+package mpegserver_test
+
+// Adversarial tests: camera pixel formats with libyuv scaling in the push
+// path, combined with the audio track, Record, the embedded RTSP relay and
+// SetParameter between Setups. Each has a time bound.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"os/exec"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpegcoder-go/mpegserver"
+	"github.com/mpegcoder-go/mpegserver/internal/testutil"
+)
+
+// advFrame is a frame of w × h in format f with its rows packed tightly:
+// mid-grey chroma, luma (or every byte of RGB) moving with i.
+//
+//go:norace
+func advFrame(f mpegserver.PixelFormat, w, h, i int) []byte {
+	b := make([]byte, f.FrameSize(w, h))
+	switch f {
+	case mpegserver.YUV420P, mpegserver.YUVJ420P, mpegserver.NV12:
+		for k := range b {
+			b[k] = 128
+		}
+		for k := 0; k < w*h; k++ {
+			b[k] = byte(16 + (k%w+i)%200)
+		}
+	case mpegserver.YUYV422:
+		for k := 0; k+1 < len(b); k += 2 {
+			b[k] = byte(16 + (k/2+i)%200)
+			b[k+1] = 128
+		}
+	default:
+		for k := range b {
+			b[k] = byte(k + i)
+		}
+	}
+	return b
+}
+
+// advBound fails the test if f does not return within d.
+func advBound(t *testing.T, what string, d time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v", what, d)
+	}
+}
+
+// TestAdvCameraFormatsScaledWithAudioToFiles: NV12 and YUYV422 camera
+// frames of 640×360, scaled to 320×240 by libyuv, beside a silent track,
+// to .mp4 and .mkv: each file has h264 320×240 with every frame and an
+// AAC track as long as the frames.
+func TestAdvCameraFormatsScaledWithAudioToFiles(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	const sw, sh, n = 640, 360, 30
+	dir := t.TempDir()
+	for _, f := range []mpegserver.PixelFormat{mpegserver.NV12, mpegserver.YUYV422} {
+		for _, ext := range []string{"mp4", "mkv"} {
+			file := filepath.Join(dir, fmt.Sprintf("%s.%s", f, ext))
+			s := newServer(t, mpegserver.SourceFormat(f), mpegserver.SourceSize(sw, sh), mpegserver.Size(320, 240),
+				mpegserver.GOPSize(10), mpegserver.Audio(mpegserver.Silence()))
+			if got := s.Config().FrameSize(); got != f.FrameSize(sw, sh) {
+				t.Errorf("%s: Config.FrameSize %d, want %d", f, got, f.FrameSize(sw, sh))
+			}
+			advBound(t, file, 60*time.Second, func() {
+				if err := s.Setup(file); err != nil {
+					t.Errorf("%s: Setup: %v", file, err)
+					return
+				}
+				for i := 0; i < n; i++ {
+					if err := s.ServeFrameBlock(advFrame(f, sw, sh, i)); err != nil {
+						t.Errorf("%s: frame %d: %v", file, i, err)
+						return
+					}
+				}
+				if err := s.Close(); err != nil {
+					t.Errorf("%s: Close: %v", file, err)
+				}
+			})
+			if t.Failed() {
+				return
+			}
+			if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", n) {
+				t.Errorf("%s: video %s", file, got)
+			}
+			wantTracks(t, file, file, "aac", float64(n)/30)
+		}
+	}
+}
+
+// TestAdvRecordBesideRelayWithAudioYUYV: YUYV422 frames scaled from
+// 640×480 to 320×240, stereo samples served in step, to the embedded RTSP
+// relay and a .mkv record: the relay gets video frames and audio packets,
+// the record both tracks with every frame.
+func TestAdvRecordBesideRelayWithAudioYUYV(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	relay := testutil.StartRelay(t)
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	const sw, sh, n = 640, 480, 60
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(sw, sh), mpegserver.Size(320, 240),
+		mpegserver.GOPSize(15), mpegserver.Audio(mpegserver.Samples(48000, 2)), mpegserver.Record(rec))
+	pcm := make([]byte, 1600*4) // one frame's time at 48 kHz stereo
+	for k := range pcm {
+		pcm[k] = byte(k * 7)
+	}
+	advBound(t, "stream", 60*time.Second, func() {
+		if err := s.Setup(relay.URL("cam")); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < n; i++ {
+			if err := s.ServeAudioBlock(pcm); err != nil {
+				t.Errorf("audio %d: %v", i, err)
+				return
+			}
+			if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, sw, sh, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := relay.Wait(testutil.Context(t, 10*time.Second), "cam", func(i rtspserverInfo) bool {
+			return i.Frames >= n-5 && i.AudioPackets > 0
+		}); err != nil {
+			t.Errorf("relay: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	st := s.Stats()
+	t.Logf("served %v audio, filled %v; outputs %+v", st.AudioServed, st.AudioFilled, st.Outputs)
+	if got, _ := ffprobeFrames(t, rec); got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("record: %s", got)
+	}
+	wantTracks(t, "record", rec, "aac", float64(n)/30)
+}
+
+// TestAdvSetParameterBetweenSetups: one Server, audio on, set up three
+// times, each time with another SourceFormat and source size: NV12
+// 640×360, then YUYV422 320×240 (no scaling), then BGR24 800×600. A frame
+// of the old layout is refused with ErrFrameSize after the change; each
+// file has its own frames and both tracks.
+func TestAdvSetParameterBetweenSetups(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	dir := t.TempDir()
+	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.Audio(mpegserver.Silence()))
+	type step struct {
+		f      mpegserver.PixelFormat
+		sw, sh int
+		n      int
+	}
+	steps := []step{{mpegserver.NV12, 640, 360, 20}, {mpegserver.YUYV422, 320, 240, 25}, {mpegserver.BGR24, 800, 600, 15}}
+	var prev *step
+	for k, st := range steps {
+		st := st
+		if err := s.SetParameter(mpegserver.SourceFormat(st.f), mpegserver.SourceSize(st.sw, st.sh)); err != nil {
+			t.Fatalf("step %d: SetParameter: %v", k, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%d.mp4", k))
+		advBound(t, file, 60*time.Second, func() {
+			if err := s.Setup(file); err != nil {
+				t.Errorf("%s: Setup: %v", file, err)
+				return
+			}
+			if prev != nil && prev.f.FrameSize(prev.sw, prev.sh) != st.f.FrameSize(st.sw, st.sh) {
+				if err := s.ServeFrame(advFrame(prev.f, prev.sw, prev.sh, 0)); !errors.Is(err, mpegserver.ErrFrameSize) {
+					t.Errorf("%s: old layout's frame: %v, want ErrFrameSize", file, err)
+				}
+			}
+			for i := 0; i < st.n; i++ {
+				if err := s.ServeFrameBlock(advFrame(st.f, st.sw, st.sh, i)); err != nil {
+					t.Errorf("%s: frame %d: %v", file, i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("%s: Close: %v", file, err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", st.n) {
+			t.Errorf("%s: video %s", file, got)
+		}
+		wantTracks(t, file, file, "aac", float64(st.n)/30)
+		prev = &steps[k]
+	}
+}
+
+// TestAdvOddSourceSizes: NV12 at 641×361 (and I420, YUYV422 at odd
+// sizes) scaled to 320×240: the frame length is FrameSize's (chroma
+// rounded up), such frames are taken and the file has every frame; or
+// Setup refuses the size with ErrBadParameter. Never a crash or a hang.
+func TestAdvOddSourceSizes(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	dir := t.TempDir()
+	const n = 10
+	for _, tc := range []struct {
+		f      mpegserver.PixelFormat
+		sw, sh int
+	}{
+		{mpegserver.NV12, 641, 361}, {mpegserver.YUV420P, 641, 361}, {mpegserver.YUYV422, 641, 361},
+		{mpegserver.NV12, 3, 3}, {mpegserver.YUVJ420P, 321, 239},
+	} {
+		file := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.mkv", tc.f, tc.sw, tc.sh))
+		s := newServer(t, mpegserver.SourceFormat(tc.f), mpegserver.SourceSize(tc.sw, tc.sh), mpegserver.Size(320, 240),
+			mpegserver.Audio(mpegserver.Silence()))
+		refused := false
+		advBound(t, file, 60*time.Second, func() {
+			if err := s.Setup(file); err != nil {
+				if !errors.Is(err, mpegserver.ErrBadParameter) {
+					t.Errorf("%s: Setup: %v, want nil or ErrBadParameter", file, err)
+				}
+				refused = true
+				t.Logf("%s: refused: %v", file, err)
+				return
+			}
+			if got, want := s.Config().FrameSize(), tc.f.FrameSize(tc.sw, tc.sh); got != want {
+				t.Errorf("%s: Config.FrameSize %d, PixelFormat.FrameSize %d", file, got, want)
+			}
+			for i := 0; i < n; i++ {
+				if err := s.ServeFrameBlock(advFrame(tc.f, tc.sw, tc.sh, i)); err != nil {
+					t.Errorf("%s: frame %d: %v", file, i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("%s: Close: %v", file, err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		if !refused {
+			if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", n) {
+				t.Errorf("%s: video %s", file, got)
+			}
+		}
+	}
+}
+
+// TestAdvWrongLengthEachFormat: for every pixel format (scaled 330×250 →
+// 320×240, audio on), frames one byte short, one byte long, of the output
+// size and empty are refused with ErrFrameSize, by ServeFrame and by
+// ServeFrameBlock, and the stream takes good frames afterwards: the file
+// has exactly the good ones.
+func TestAdvWrongLengthEachFormat(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	dir := t.TempDir()
+	const sw, sh, n = 330, 250, 8
+	for _, name := range mpegserver.PixelFormatNames() {
+		f, err := mpegserver.ParsePixelFormat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".mkv")
+		s := newServer(t, mpegserver.SourceFormat(f), mpegserver.SourceSize(sw, sh), mpegserver.Size(320, 240),
+			mpegserver.Audio(mpegserver.Silence()))
+		advBound(t, file, 60*time.Second, func() {
+			if err := s.Setup(file); err != nil {
+				t.Errorf("%s: Setup: %v", name, err)
+				return
+			}
+			good := advFrame(f, sw, sh, 0)
+			bad := [][]byte{nil, {}, good[:len(good)-1], append(append([]byte{}, good...), 0), make([]byte, f.FrameSize(320, 240))}
+			for i := 0; i < n; i++ {
+				for _, b := range bad {
+					if err := s.ServeFrame(b); !errors.Is(err, mpegserver.ErrFrameSize) {
+						t.Errorf("%s: ServeFrame %d bytes (want %d): %v", name, len(b), len(good), err)
+					}
+					if err := s.ServeFrameBlock(b); !errors.Is(err, mpegserver.ErrFrameSize) {
+						t.Errorf("%s: ServeFrameBlock %d bytes: %v", name, len(b), err)
+					}
+				}
+				if err := s.ServeFrameBlock(advFrame(f, sw, sh, i)); err != nil {
+					t.Errorf("%s: good frame %d after bad ones: %v", name, i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("%s: Close: %v", name, err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", n) {
+			t.Errorf("%s: video %s", name, got)
+		}
+	}
+}
+
+// TestAdvCloseWhileAudioBlocked: ServeAudioBlock waiting (audio far ahead
+// of the frames, to a file) returns with an error when Close comes, and
+// Close returns; neither hangs.
+func TestAdvCloseWhileAudioBlocked(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a.mkv")
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+		mpegserver.Audio(mpegserver.Samples(48000, 1)), mpegserver.FrameAhead(2))
+	if err := s.Setup(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, 0)); err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]byte, 4800*2) // 0.1 s mono
+	blocked := make(chan error, 1)
+	served := 0
+	go func() {
+		for i := 0; i < 1000; i++ { // 100 s: far past FrameAhead
+			if err := s.ServeAudioBlock(pcm); err != nil {
+				blocked <- err
+				return
+			}
+			served++
+		}
+		blocked <- nil
+	}()
+	// It must block: nothing comes back within a second.
+	select {
+	case err := <-blocked:
+		t.Fatalf("ServeAudioBlock never blocked (err %v) with no frames served", err)
+	case <-time.After(time.Second):
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-blocked:
+		if err == nil {
+			t.Errorf("ServeAudioBlock returned nil after Close")
+		}
+		t.Logf("ServeAudioBlock after Close: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("ServeAudioBlock still blocked 15 s after Close")
+	}
+	select {
+	case err := <-closed:
+		t.Logf("Close: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close hung")
+	}
+	if err := s.ServeAudioBlock(pcm); !errors.Is(err, mpegserver.ErrNotSetUp) && !errors.Is(err, mpegserver.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestAdvServeAudioWithoutAudio: a YUYV422 stream without a track, and
+// one with Silence(): ServeAudio, ServeAudioBlock and ServeAudioContext
+// say ErrBadParameter (no panic, no block), and frames still flow.
+func TestAdvServeAudioWithoutAudio(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	for k, opts := range [][]mpegserver.Option{nil, {mpegserver.Audio(mpegserver.Silence())}} {
+		opts = append(opts, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 180))
+		s := newServer(t, opts...)
+		path := fmt.Sprintf("p%d", k)
+		advBound(t, path, 30*time.Second, func() {
+			if err := s.Setup(relay.URL(path)); err != nil {
+				t.Errorf("Setup: %v", err)
+				return
+			}
+			pcm := make([]byte, 1600*4)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for what, err := range map[string]error{
+				"ServeAudio": s.ServeAudio(pcm), "ServeAudioBlock": s.ServeAudioBlock(pcm), "ServeAudioContext": s.ServeAudioContext(ctx, pcm),
+			} {
+				if !errors.Is(err, mpegserver.ErrBadParameter) {
+					t.Errorf("%s %s: %v, want ErrBadParameter", path, what, err)
+				}
+			}
+			for i := 0; i < 10; i++ {
+				if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 360, i)); err != nil {
+					t.Errorf("frame %d: %v", i, err)
+					return
+				}
+			}
+			if err := relay.Wait(testutil.Context(t, 10*time.Second), path, func(i rtspserverInfo) bool { return i.Frames >= 5 }); err != nil {
+				t.Errorf("relay %s: %v", path, err)
+			}
+			_ = s.Close()
+		})
+	}
+}
+
+// TestAdvImagesIntoCameraStream: with SourceFormat NV12 and a source of
+// 640×360 scaled to 320×240 and audio on, ServeImageBlock takes
+// *image.YCbCr 4:2:0 and 4:2:2 and *image.RGBA of 640×360 (the image path
+// ignores SourceFormat), refuses a 320×240 image with ErrFrameSize, and
+// the .mp4 has every accepted image and the track.
+func TestAdvImagesIntoCameraStream(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	file := filepath.Join(t.TempDir(), "img.mp4")
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+		mpegserver.Audio(mpegserver.Silence()))
+	imgs := []image.Image{
+		image.NewYCbCr(image.Rect(0, 0, 640, 360), image.YCbCrSubsampleRatio420),
+		image.NewYCbCr(image.Rect(0, 0, 640, 360), image.YCbCrSubsampleRatio422),
+		image.NewRGBA(image.Rect(0, 0, 640, 360)),
+		image.NewGray(image.Rect(0, 0, 640, 360)),
+		// A sub-image: its stride is wider than its width.
+		image.NewYCbCr(image.Rect(0, 0, 700, 400), image.YCbCrSubsampleRatio420).SubImage(image.Rect(10, 20, 650, 380)),
+	}
+	const rounds = 6
+	advBound(t, "images", 60*time.Second, func() {
+		if err := s.Setup(file); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		small := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+		for r := 0; r < rounds; r++ {
+			for k, img := range imgs {
+				if err := s.ServeImageBlock(img); err != nil {
+					t.Errorf("round %d image %d (%T): %v", r, k, img, err)
+					return
+				}
+			}
+			if err := s.ServeImageBlock(small); !errors.Is(err, mpegserver.ErrFrameSize) {
+				t.Errorf("320×240 image into a 640×360 source: %v, want ErrFrameSize", err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	n := rounds * len(imgs)
+	if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("video %s, want %d frames", got, n)
+	}
+	wantTracks(t, "images", file, "aac", float64(n)/30)
+}
+
+// advBandsYUV are (Y, U, V) bands, advBandsRGB and advBandsGray the bands
+// served to the RGB and grey formats.
+var (
+	advBandsYUV  = [][3]int{{16, 128, 128}, {235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}, {120, 100, 170}}
+	advBandsRGB  = [][3]int{{0, 0, 0}, {255, 255, 255}, {220, 30, 30}, {30, 200, 40}, {30, 40, 220}, {200, 120, 40}}
+	advBandsGray = []int{0, 255, 128, 60, 200, 100}
+)
+
+func advClip(v float64) int {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return int(v + 0.5)
+}
+
+// advExpect is the RGB band b of format f means (BT.601).
+func advExpect(f mpegserver.PixelFormat, b int) [3]int {
+	switch f {
+	case mpegserver.YUV420P, mpegserver.NV12, mpegserver.YUYV422:
+		c := advBandsYUV[b]
+		y, u, v := 1.164*float64(c[0]-16), float64(c[1]-128), float64(c[2]-128)
+		return [3]int{advClip(y + 1.596*v), advClip(y - 0.813*v - 0.391*u), advClip(y + 2.018*u)}
+	case mpegserver.YUVJ420P:
+		c := advBandsYUV[b]
+		y, u, v := float64(c[0]), float64(c[1]-128), float64(c[2]-128)
+		return [3]int{advClip(y + 1.402*v), advClip(y - 0.344*u - 0.714*v), advClip(y + 1.772*u)}
+	case mpegserver.Gray:
+		g := advBandsGray[b]
+		return [3]int{g, g, g}
+	}
+	return advBandsRGB[b]
+}
+
+// advBandFrame paints vertical bands across a w × h frame of format f,
+// rows stride bytes apart (0: tight; chroma rows of the planar 4:2:0
+// formats stride/2 apart, NV12's stride) with 0xEE in the padding, as
+// the library's documentation lays it out.
+func advBandFrame(f mpegserver.PixelFormat, w, h, stride int) []byte {
+	nb := len(advBandsRGB)
+	band := func(x int) int { return x * nb / w }
+	cw, ch := (w+1)/2, (h+1)/2
+	var out []byte
+	plane := func(rows, rowBytes, st int, px func(r, k int) byte) {
+		if st < rowBytes {
+			st = rowBytes
+		}
+		for r := 0; r < rows; r++ {
+			row := make([]byte, st)
+			for k := range row {
+				if k < rowBytes {
+					row[k] = px(r, k)
+				} else {
+					row[k] = 0xEE
+				}
+			}
+			out = append(out, row...)
+		}
+	}
+	switch f {
+	case mpegserver.RGB24, mpegserver.BGR24, mpegserver.RGBA, mpegserver.BGRA, mpegserver.ARGB:
+		order := map[mpegserver.PixelFormat][]int{
+			mpegserver.RGB24: {0, 1, 2}, mpegserver.BGR24: {2, 1, 0}, mpegserver.RGBA: {0, 1, 2, -1},
+			mpegserver.BGRA: {2, 1, 0, -1}, mpegserver.ARGB: {-1, 0, 1, 2},
+		}[f]
+		bpp := len(order)
+		plane(h, bpp*w, stride, func(r, k int) byte {
+			c := order[k%bpp]
+			if c < 0 {
+				return 0x5A // alpha: ignored
+			}
+			return byte(advBandsRGB[band(k/bpp)][c])
+		})
+	case mpegserver.Gray:
+		plane(h, w, stride, func(r, k int) byte { return byte(advBandsGray[band(k)]) })
+	case mpegserver.YUV420P, mpegserver.YUVJ420P:
+		plane(h, w, stride, func(r, k int) byte { return byte(advBandsYUV[band(k)][0]) })
+		for c := 1; c <= 2; c++ {
+			c := c
+			plane(ch, cw, stride/2, func(r, k int) byte { return byte(advBandsYUV[band(min(2*k, w-1))][c]) })
+		}
+	case mpegserver.NV12:
+		plane(h, w, stride, func(r, k int) byte { return byte(advBandsYUV[band(k)][0]) })
+		plane(ch, 2*cw, stride, func(r, k int) byte { return byte(advBandsYUV[band(min(2*(k/2), w-1))][1+k%2]) })
+	case mpegserver.YUYV422:
+		plane(h, 4*cw, stride, func(r, k int) byte {
+			x := 2*(k/4) + (k%4)/2 // Y0 U Y1 V
+			x = min(x, w-1)
+			switch k % 4 {
+			case 1:
+				return byte(advBandsYUV[band(min(2*(k/4), w-1))][1])
+			case 3:
+				return byte(advBandsYUV[band(min(2*(k/4), w-1))][2])
+			}
+			return byte(advBandsYUV[band(x)][0])
+		})
+	}
+	return out
+}
+
+// TestAdvStrideOddScaledColours: every format at an odd size (641×361),
+// rows padded with 0xEE to a stride, scaled to 320×240, audio on, to a
+// .mkv: the frame length is Config.FrameSize's and the middle of each
+// band decodes to the colour served (BT.601, the stream's range).
+func TestAdvStrideOddScaledColours(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	const sw, sh, ow, oh = 641, 361, 320, 240
+	strides := map[mpegserver.PixelFormat]int{
+		mpegserver.RGB24: 3*sw + 13, mpegserver.BGR24: 3*sw + 13, mpegserver.RGBA: 4*sw + 12, mpegserver.BGRA: 4*sw + 12,
+		mpegserver.ARGB: 4*sw + 12, mpegserver.Gray: 704, mpegserver.YUV420P: 704, mpegserver.YUVJ420P: 704,
+		mpegserver.NV12: 704, mpegserver.YUYV422: 4*((sw+1)/2) + 16,
+	}
+	for _, name := range mpegserver.PixelFormatNames() {
+		f, _ := mpegserver.ParsePixelFormat(name)
+		for _, stride := range []int{0, strides[f]} {
+			t.Run(fmt.Sprintf("%s/stride%d", name, stride), func(t *testing.T) {
+				frame := advBandFrame(f, sw, sh, stride)
+				path := filepath.Join(t.TempDir(), "bands.mkv")
+				s := newServer(t, mpegserver.SourceFormat(f), mpegserver.SourceSize(sw, sh), mpegserver.SourceStride(stride),
+					mpegserver.Size(ow, oh), mpegserver.BitRate(20000), mpegserver.GOPSize(5), mpegserver.Audio(mpegserver.Silence()))
+				if got := s.Config().FrameSize(); got != len(frame) {
+					t.Fatalf("Config.FrameSize %d, frame laid out as documented %d", got, len(frame))
+				}
+				advBound(t, "encode", 60*time.Second, func() {
+					if err := s.Setup(path); err != nil {
+						t.Errorf("Setup: %v", err)
+						return
+					}
+					for i := 0; i < 3; i++ {
+						if err := s.ServeFrameBlock(frame); err != nil {
+							t.Errorf("frame %d: %v", i, err)
+							return
+						}
+					}
+					if err := s.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				})
+				if t.Failed() {
+					return
+				}
+				rng := "tv"
+				if f == mpegserver.YUVJ420P {
+					rng = "pc"
+				}
+				raw, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1",
+					"-vf", "scale=in_color_matrix=bt601:in_range="+rng+",format=rgb24", "-f", "rawvideo", "-").Output()
+				if err != nil || len(raw) != ow*oh*3 {
+					t.Fatalf("ffmpeg: %v, %d bytes", err, len(raw))
+				}
+				nb := len(advBandsRGB)
+				for b := 0; b < nb; b++ {
+					x := (b*ow/nb + (b+1)*ow/nb) / 2
+					for _, y := range []int{2, oh / 2, oh - 3} { // top, middle, bottom: a stride error skews rows
+						o := (y*ow + x) * 3
+						got, want := raw[o:o+3], advExpect(f, b)
+						for c := range want {
+							if d := int(got[c]) - want[c]; d < -8 || d > 8 {
+								t.Errorf("band %d row %d: decoded %v, want %v", b, y, got, want)
+								break
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// advDecode decodes the first frame of path as the stream declares its
+// range (BT.601) and returns packed RGB of ow × oh and the range.
+func advDecode(t *testing.T, path string, ow, oh int) ([]byte, string) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=color_range",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	rng := strings.TrimSpace(string(out))
+	if rng != "pc" {
+		rng = "tv"
+	}
+	raw, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1",
+		"-vf", "scale=in_color_matrix=bt601:in_range="+rng+",format=rgb24", "-f", "rawvideo", "-").Output()
+	if err != nil || len(raw) != ow*oh*3 {
+		t.Fatalf("ffmpeg: %v, %d bytes", err, len(raw))
+	}
+	return raw, rng
+}
+
+// TestAdvYCbCrImageIntoAnyStream: a *image.YCbCr 4:2:0 (full range, as
+// image/jpeg gives it) served with ServeImageBlock into streams whose
+// SourceFormat is each YUV and RGB layout, at the output size and scaled
+// from 642×362: the colours decoded (with the range the stream declares)
+// are the image's, so a full-range image is never passed as limited.
+func TestAdvYCbCrImageIntoAnyStream(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	const ow, oh = 320, 240
+	for _, f := range []mpegserver.PixelFormat{mpegserver.YUV420P, mpegserver.NV12, mpegserver.YUYV422, mpegserver.RGB24, mpegserver.YUVJ420P} {
+		for _, sz := range [][2]int{{ow, oh}, {642, 362}} {
+			t.Run(fmt.Sprintf("%s/%dx%d", f, sz[0], sz[1]), func(t *testing.T) {
+				sw, sh := sz[0], sz[1]
+				// The YUVJ420P layout of the bands is a YCbCr 4:2:0 image's.
+				m := image.NewYCbCr(image.Rect(0, 0, sw, sh), image.YCbCrSubsampleRatio420)
+				buf := advBandFrame(mpegserver.YUVJ420P, sw, sh, 0)
+				n := copy(m.Y, buf)
+				n += copy(m.Cb, buf[n:])
+				copy(m.Cr, buf[n:])
+				path := filepath.Join(t.TempDir(), "img.mkv")
+				s := newServer(t, mpegserver.SourceFormat(f), mpegserver.SourceSize(sw, sh), mpegserver.Size(ow, oh),
+					mpegserver.BitRate(20000), mpegserver.GOPSize(5), mpegserver.Audio(mpegserver.Silence()))
+				advBound(t, "encode", 60*time.Second, func() {
+					if err := s.Setup(path); err != nil {
+						t.Errorf("Setup: %v", err)
+						return
+					}
+					for i := 0; i < 3; i++ {
+						if err := s.ServeImageBlock(m); err != nil {
+							t.Errorf("image %d: %v", i, err)
+							return
+						}
+					}
+					if err := s.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				})
+				if t.Failed() {
+					return
+				}
+				raw, rng := advDecode(t, path, ow, oh)
+				nb := len(advBandsYUV)
+				for b := 0; b < nb; b++ {
+					x := (b*ow/nb + (b+1)*ow/nb) / 2
+					o := (oh/2*ow + x) * 3
+					got, want := raw[o:o+3], advExpect(mpegserver.YUVJ420P, b)
+					for c := range want {
+						if d := int(got[c]) - want[c]; d < -8 || d > 8 {
+							t.Errorf("band %d (stream range %s): decoded %v, want %v", b, rng, got, want)
+							break
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestAdvBackupWithAudioAndCameraFormat: NV12 640×360 scaled to 320×240,
+// stereo samples served from another goroutine than the frames,
+// Reconnect and a backup relay. The primary relay goes away: the stream
+// moves to the backup with both tracks (video frames and audio packets
+// reach it, ffprobe reading it finds h264 320×240 and aac). (Backup with
+// Record is refused, as documented.)
+func TestAdvBackupWithAudioAndCameraFormat(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	primary, backup := testutil.StartRelay(t), testutil.StartRelay(t)
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	const sw, sh = 640, 360
+	opts := []mpegserver.Option{mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.Size(320, 240),
+		mpegserver.GOPSize(15), mpegserver.FrameAhead(2), mpegserver.Audio(mpegserver.Samples(48000, 2)),
+		mpegserver.Reconnect(true), mpegserver.ReconnectMaxWait(time.Second), mpegserver.Backup(backup.URL("cam"))}
+	// Backup with Record is documented as refused (Config.Backup): at Setup.
+	withRec := newServer(t, append(opts, mpegserver.Record(rec))...)
+	if err := withRec.Setup(primary.URL("rec")); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("Backup with Record: %v, want ErrBadParameter", err)
+	}
+	s := newServer(t, opts...)
+	if err := s.Setup(primary.URL("cam")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	feedCtx, stop := context.WithCancel(ctx)
+	frames := make(chan int, 1)
+	audioErr := make(chan error, 1)
+	go func() {
+		pcm := make([]byte, 1600*4)
+		for feedCtx.Err() == nil {
+			if err := s.ServeAudioContext(feedCtx, pcm); err != nil {
+				if feedCtx.Err() == nil {
+					audioErr <- err
+					return
+				}
+			}
+		}
+		audioErr <- nil
+	}()
+	go func() {
+		i := 0
+		defer func() { frames <- i }()
+		for ; feedCtx.Err() == nil; i++ {
+			if err := s.ServeFrameContext(feedCtx, advFrame(mpegserver.NV12, sw, sh, i)); err != nil {
+				if feedCtx.Err() == nil {
+					t.Errorf("frame %d: %v", i, err)
+				}
+				return
+			}
+		}
+	}()
+	if err := primary.Wait(ctx, "cam", func(i rtspserverInfo) bool { return i.Frames >= 20 && i.AudioPackets > 10 }); err != nil {
+		stop()
+		t.Fatalf("primary: %v %+v", err, primary.Info("cam"))
+	}
+	primary.Close()
+	ev := waitEvent(t, s, mpegserver.Reconnected, 15*time.Second)
+	if ev.Output != backup.URL("cam") {
+		t.Errorf("reconnected to %q, want the backup", ev.Output)
+	}
+	if err := backup.Wait(ctx, "cam", func(i rtspserverInfo) bool { return i.Frames >= 20 && i.AudioPackets > 10 }); err != nil {
+		t.Errorf("backup: %v %+v", err, backup.Info("cam"))
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
+	out, err := exec.CommandContext(pctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+		"stream=codec_type,codec_name,width,height", "-of", "csv=p=0", backup.URL("cam")).Output()
+	pcancel()
+	got := strings.Fields(string(out))
+	t.Logf("ffprobe on the backup: %v (%v)", got, err)
+	if !containsAll(got, "h264,video,320,240", "aac,audio") {
+		t.Errorf("ffprobe on the backup relay: %q, want h264 320×240 video and aac audio", got)
+	}
+	stop()
+	n := <-frames
+	if err := <-audioErr; err != nil {
+		t.Errorf("ServeAudioContext: %v", err)
+	}
+	var cerr error
+	advBound(t, "Close", 20*time.Second, func() { cerr = s.Close() })
+	st := s.Stats()
+	t.Logf("served %d frames, pushed %d, Close: %v, audio served %v dropped %v, outputs %+v", n, st.Pushed, cerr, st.AudioServed, st.AudioDropped, st.Outputs)
+	if cerr != nil {
+		t.Errorf("Close after moving to the backup: %v", cerr)
+	}
+}
+
+func containsAll(have []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if strings.HasPrefix(h, w) || h == w {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// TestAdvSetParameterWhileStreaming: SetParameter changing SourceFormat
+// and size while a stream (NV12 640×360, audio on) runs takes effect at
+// the next Setup only: frames of the running layout are still taken, one
+// of the new layout is refused with ErrFrameSize, and the file has the
+// running layout's frames at the output size. Frames and SetParameter
+// come from different goroutines (the race detector watches).
+func TestAdvSetParameterWhileStreaming(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	file := filepath.Join(t.TempDir(), "a.mp4")
+	const n = 40
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+		mpegserver.Audio(mpegserver.Silence()))
+	advBound(t, "stream", 60*time.Second, func() {
+		if err := s.Setup(file); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		changed := make(chan error, 1)
+		for i := 0; i < n; i++ {
+			if i == 10 {
+				go func() {
+					changed <- s.SetParameter(mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(320, 200),
+						mpegserver.Size(160, 120), mpegserver.Audio(mpegserver.AudioConfig{}))
+				}()
+			}
+			if i == 20 {
+				if err := <-changed; err != nil {
+					t.Errorf("SetParameter while streaming: %v", err)
+				}
+				if err := s.ServeFrame(advFrame(mpegserver.YUYV422, 320, 200, i)); !errors.Is(err, mpegserver.ErrFrameSize) {
+					t.Errorf("new layout's frame before the next Setup: %v, want ErrFrameSize", err)
+				}
+			}
+			if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	if got, _ := ffprobeFrames(t, file); got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("file: %s", got)
+	}
+	wantTracks(t, "file", file, "aac", float64(n)/30)
+	// The next Setup has the new layout, and no track.
+	file2 := filepath.Join(t.TempDir(), "b.mp4")
+	advBound(t, "second stream", 60*time.Second, func() {
+		if err := s.Setup(file2); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < 10; i++ {
+			if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 320, 200, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	if got, _ := ffprobeFrames(t, file2); got != "h264,160,120,10" {
+		t.Errorf("second file: %s", got)
+	}
+	if tr := probeTracks(t, file2); tr.audio != "" {
+		t.Errorf("second file has an audio track %q after Audio(AudioConfig{})", tr.audio)
+	}
+}
+
+// TestAdvSampleRates: samples at 8, 44.1 and 96 kHz, mono and stereo,
+// beside NV12 frames scaled from 640×360, to .mp4 and .webm (Opus): the
+// track has the channels asked and is as long as the frames (resampled to
+// 48 kHz, not played at the wrong speed).
+func TestAdvSampleRates(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	testutil.NeedTool(t, "ffmpeg")
+	dir := t.TempDir()
+	const n = 45 // 1.5 s
+	for _, tc := range []struct {
+		rate, ch int
+		ext      string
+	}{{8000, 1, "mp4"}, {44100, 2, "mp4"}, {96000, 2, "mkv"}, {44100, 1, "webm"}, {22050, 2, "webm"}} {
+		file := filepath.Join(dir, fmt.Sprintf("%d-%d.%s", tc.rate, tc.ch, tc.ext))
+		opts := []mpegserver.Option{mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+			mpegserver.Audio(mpegserver.Samples(tc.rate, tc.ch))}
+		if tc.ext == "webm" {
+			opts = append(opts, mpegserver.Codec("libvpx"))
+		}
+		s := newServer(t, opts...)
+		perFrame := tc.rate / 30 * tc.ch * 2
+		if tc.rate%30 != 0 {
+			perFrame = 0
+		}
+		advBound(t, file, 90*time.Second, func() {
+			if err := s.Setup(file); err != nil {
+				t.Errorf("%s: Setup: %v", file, err)
+				return
+			}
+			if perFrame == 0 { // 44.1 kHz: 1.5 s at once, before the frames
+				if err := s.ServeAudioBlock(make([]byte, tc.rate*3/2*tc.ch*2)); err != nil {
+					t.Errorf("%s: audio: %v", file, err)
+					return
+				}
+			}
+			for i := 0; i < n; i++ {
+				if perFrame > 0 {
+					if err := s.ServeAudioBlock(make([]byte, perFrame)); err != nil {
+						t.Errorf("%s: audio %d: %v", file, i, err)
+						return
+					}
+				}
+				if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+					t.Errorf("%s: frame %d: %v", file, i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("%s: Close: %v", file, err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		want := map[string]string{"mp4": "aac", "mkv": "aac", "webm": "opus"}[tc.ext]
+		wantTracks(t, file, file, want, float64(n)/30)
+		out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels",
+			"-of", "csv=p=0", file).Output()
+		if err != nil || strings.TrimSpace(string(out)) != fmt.Sprint(tc.ch) {
+			t.Errorf("%s: channels %q (%v), want %d", file, out, err, tc.ch)
+		}
+		if st := s.Stats(); st.AudioServed < time.Duration(n)*time.Second/30-50*time.Millisecond {
+			t.Errorf("%s: AudioServed %v", file, st.AudioServed)
+		}
+	}
+}
+
+// TestAdvToneSurvivesResampling: a 440 Hz tone on the left and 1000 Hz on
+// the right, served at 44.1 kHz in pieces of odd lengths beside YUYV422
+// frames scaled from 640×480, to .mkv: decoded, each channel has its own
+// pitch (neither swapped nor played at the wrong rate).
+func TestAdvToneSurvivesResampling(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	file := filepath.Join(t.TempDir(), "tone.mkv")
+	const rate, n = 44100, 90 // 3 s
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(640, 480), mpegserver.Size(320, 240),
+		mpegserver.Audio(mpegserver.Samples(rate, 2)))
+	pcm := make([]byte, rate*3*4)
+	for i := 0; i < rate*3; i++ {
+		l := int16(8000 * math.Sin(2*math.Pi*440*float64(i)/rate))
+		r := int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/rate))
+		binary.LittleEndian.PutUint16(pcm[4*i:], uint16(l))
+		binary.LittleEndian.PutUint16(pcm[4*i+2:], uint16(r))
+	}
+	advBound(t, "encode", 60*time.Second, func() {
+		if err := s.Setup(file); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		off := 0
+		for i := 0; i < n; i++ {
+			// 1470 samples a frame on average, in uneven pieces.
+			end := min(len(pcm), (i+1)*rate/30*4+4*(i%7)*13)
+			if end > off {
+				if err := s.ServeAudioBlock(pcm[off:end]); err != nil {
+					t.Errorf("audio %d: %v", i, err)
+					return
+				}
+				off = end
+			}
+			if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", file, "-map", "0:a:0", "-ac", "2", "-ar", "48000",
+		"-f", "s16le", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v", err)
+	}
+	samples := len(out) / 4
+	t.Logf("decoded %d stereo samples (%.3f s)", samples, float64(samples)/48000)
+	if samples < 48000*2 {
+		t.Fatalf("only %d samples", samples)
+	}
+	// Zero crossings over 1 s from 0.5 s on: twice the frequency.
+	for ch, want := range []float64{440, 1000} {
+		cross := 0
+		prev := int16(binary.LittleEndian.Uint16(out[4*24000+2*ch:]))
+		for i := 24001; i < 72000; i++ {
+			v := int16(binary.LittleEndian.Uint16(out[4*i+2*ch:]))
+			if (prev < 0) != (v < 0) {
+				cross++
+			}
+			prev = v
+		}
+		if got := float64(cross) / 2; got < want*0.97 || got > want*1.03 {
+			t.Errorf("channel %d: %.0f Hz, want %.0f", ch, got, want)
+		} else {
+			t.Logf("channel %d: %.0f Hz", ch, got)
+		}
+	}
+}
+
+// TestAdvConcurrentAudioAndClose: on the relay, two goroutines serve
+// samples with ServeAudioBlock while a third serves NV12 frames and the
+// test closes the Server at once (five rounds, each with a new Server):
+// every call returns (nil or an error, never a hang or a panic) and
+// Close returns within its bound.
+func TestAdvConcurrentAudioAndClose(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	for round := 0; round < 5; round++ {
+		s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+			mpegserver.FrameAhead(2), mpegserver.Audio(mpegserver.Samples(48000, 1)), mpegserver.CloseTimeout(5*time.Second))
+		path := fmt.Sprintf("r%d", round)
+		if err := s.Setup(relay.URL(path)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string, 3)
+		for g := 0; g < 2; g++ {
+			go func() {
+				pcm := make([]byte, 800*2)
+				for i := 0; ; i++ {
+					if err := s.ServeAudioBlock(pcm); err != nil {
+						done <- fmt.Sprintf("audio after %d: %v", i, err)
+						return
+					}
+				}
+			}()
+		}
+		go func() {
+			for i := 0; ; i++ {
+				if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+					done <- fmt.Sprintf("frames after %d: %v", i, err)
+					return
+				}
+			}
+		}()
+		if err := relay.Wait(testutil.Context(t, 10*time.Second), path, func(i rtspserverInfo) bool {
+			return i.Frames >= uint64(3*round+1) && i.AudioPackets > 0
+		}); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		advBound(t, "Close", 15*time.Second, func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("round %d: Close: %v", round, err)
+			}
+		})
+		deadline := time.After(10 * time.Second)
+		for k := 0; k < 3; k++ {
+			select {
+			case msg := <-done:
+				if !strings.Contains(msg, mpegserver.ErrClosed.Error()) && !strings.Contains(msg, mpegserver.ErrNotSetUp.Error()) {
+					t.Errorf("round %d: %s (want ErrClosed or ErrNotSetUp)", round, msg)
+				}
+				if round == 0 {
+					t.Logf("%s", msg)
+				}
+			case <-deadline:
+				t.Fatalf("round %d: a Serve call still blocked 10 s after Close", round)
+			}
+		}
+	}
+}
+
+// TestAdvUnusualImageTypes: *image.YCbCr with the subsample ratios
+// ServeImage does not read directly (4:4:0, 4:1:1, 4:1:0), *image.NYCbCrA,
+// *image.NRGBA (opaque) and *image.RGBA64, at 642×362 into an NV12 stream
+// scaled to 320×240 with audio: each decodes to the bands drawn in it.
+func TestAdvUnusualImageTypes(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	const sw, sh, ow, oh = 642, 362, 320, 240
+	nb := len(advBandsRGB)
+	rgbAt := func(x int) color.RGBA {
+		c := advBandsRGB[x*nb/sw]
+		return color.RGBA{uint8(c[0]), uint8(c[1]), uint8(c[2]), 255}
+	}
+	r := image.Rect(0, 0, sw, sh)
+	ycc := func(ratio image.YCbCrSubsampleRatio) image.Image {
+		m := image.NewYCbCr(r, ratio)
+		for y := 0; y < sh; y++ {
+			for x := 0; x < sw; x++ {
+				c := rgbAt(x)
+				Y, Cb, Cr := color.RGBToYCbCr(c.R, c.G, c.B)
+				m.Y[m.YOffset(x, y)] = Y
+				m.Cb[m.COffset(x, y)] = Cb
+				m.Cr[m.COffset(x, y)] = Cr
+			}
+		}
+		return m
+	}
+	nycca := image.NewNYCbCrA(r, image.YCbCrSubsampleRatio420)
+	copyY := ycc(image.YCbCrSubsampleRatio420).(*image.YCbCr)
+	nycca.YCbCr = *copyY
+	for k := range nycca.A {
+		nycca.A[k] = 255
+	}
+	nrgba, rgba64 := image.NewNRGBA(r), image.NewRGBA64(r)
+	for y := 0; y < sh; y++ {
+		for x := 0; x < sw; x++ {
+			nrgba.Set(x, y, rgbAt(x))
+			rgba64.Set(x, y, rgbAt(x))
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+	}{
+		{"ycbcr440", ycc(image.YCbCrSubsampleRatio440)}, {"ycbcr411", ycc(image.YCbCrSubsampleRatio411)},
+		{"ycbcr410", ycc(image.YCbCrSubsampleRatio410)}, {"nycbcra", nycca}, {"nrgba", nrgba}, {"rgba64", rgba64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "img.mkv")
+			s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.Size(ow, oh),
+				mpegserver.BitRate(20000), mpegserver.GOPSize(5), mpegserver.Audio(mpegserver.Silence()))
+			advBound(t, "encode", 60*time.Second, func() {
+				if err := s.Setup(path); err != nil {
+					t.Errorf("Setup: %v", err)
+					return
+				}
+				for i := 0; i < 3; i++ {
+					if err := s.ServeImageBlock(tc.img); err != nil {
+						t.Errorf("image %d: %v", i, err)
+						return
+					}
+				}
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			if t.Failed() {
+				return
+			}
+			raw, rng := advDecode(t, path, ow, oh)
+			for b := 0; b < nb; b++ {
+				x := (b*ow/nb + (b+1)*ow/nb) / 2
+				o := (oh/2*ow + x) * 3
+				got, want := raw[o:o+3], advBandsRGB[b]
+				for c := range want {
+					if d := int(got[c]) - want[c]; d < -10 || d > 10 {
+						t.Errorf("band %d (range %s): decoded %v, want %v", b, rng, got, want)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAdvRefusedCombinations: settings that cannot work are refused
+// clearly, at SetParameter or at Setup, and never panic: an unknown
+// PixelFormat; a stride kept from a narrower source once the source
+// grows; a Record to the same file as the stream; a raw .h264 record
+// beside an audio track; Setup on a Server already set up.
+func TestAdvRefusedCombinations(t *testing.T) {
+	dir := t.TempDir()
+	s := newServer(t)
+	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.PixelFormat(99))); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("PixelFormat(99): %v", err)
+	}
+	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.PixelFormat(-1))); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("PixelFormat(-1): %v", err)
+	}
+	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.SourceStride(704)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetParameter(mpegserver.SourceSize(1280, 720)); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("stride 704 kept for a 1280-wide NV12 source: %v, want ErrBadParameter", err)
+	}
+	if w, h := s.Config().SourceSize(); w != 640 || h != 360 {
+		t.Errorf("refused SetParameter changed the source size to %dx%d", w, h)
+	}
+	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.RGB24)); !errors.Is(err, mpegserver.ErrBadParameter) {
+		t.Errorf("stride 704 kept for a 640-wide RGB24 source (1920 bytes a row): %v, want ErrBadParameter", err)
+	}
+
+	same := filepath.Join(dir, "same.mkv")
+	s2 := newServer(t, mpegserver.Audio(mpegserver.Silence()), mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.Record(same))
+	advBound(t, "same file", 20*time.Second, func() {
+		if err := s2.Setup(same); !errors.Is(err, mpegserver.ErrBadParameter) && !errors.Is(err, mpegserver.ErrUnsupportedAddress) {
+			t.Errorf("Record to the stream's own file: %v", err)
+		}
+	})
+
+	relay := testutil.StartRelay(t)
+	raw := filepath.Join(dir, "rec.h264")
+	s3 := newServer(t, mpegserver.Size(320, 240), mpegserver.Audio(mpegserver.Silence()), mpegserver.Record(raw))
+	advBound(t, "raw record", 20*time.Second, func() {
+		err := s3.Setup(relay.URL("raw"))
+		t.Logf("raw .h264 record beside audio: %v", err)
+		if err == nil {
+			// Taken: then the record must be the video alone, with every frame.
+			for i := 0; i < 10; i++ {
+				if err := s3.ServeFrameBlock(testFrame(320, 240, i)); err != nil {
+					t.Errorf("frame %d: %v", i, err)
+					return
+				}
+			}
+			if err := s3.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		} else if !errors.Is(err, mpegserver.ErrUnsupportedAddress) && !errors.Is(err, mpegserver.ErrBadParameter) {
+			t.Errorf("raw record: %v", err)
+		}
+	})
+	if _, err := os.Stat(raw); err == nil && !t.Failed() {
+		if got, _ := ffprobeFrames(t, raw); got != "h264,320,240,10" {
+			t.Errorf("raw record: %s", got)
+		}
+	}
+
+	// Setup on a Server already streaming closes that stream first (its
+	// documentation): the first file is finished, with both tracks, and
+	// the second has the layout SetParameter gave in between.
+	s4 := newServer(t, mpegserver.Size(320, 240), mpegserver.Audio(mpegserver.Silence()), mpegserver.SourceFormat(mpegserver.NV12),
+		mpegserver.SourceSize(640, 360))
+	one, two := filepath.Join(dir, "one.mp4"), filepath.Join(dir, "two.mp4")
+	advBound(t, "Setup twice", 30*time.Second, func() {
+		if err := s4.Setup(one); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < 15; i++ {
+			if err := s4.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := s4.SetParameter(mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(480, 270)); err != nil {
+			t.Errorf("SetParameter: %v", err)
+		}
+		if err := s4.Setup(two); err != nil {
+			t.Errorf("second Setup without Close: %v", err)
+			return
+		}
+		for i := 0; i < 12; i++ {
+			if err := s4.ServeFrameBlock(advFrame(mpegserver.YUYV422, 480, 270, i)); err != nil {
+				t.Errorf("YUYV frame %d after the second Setup: %v", i, err)
+				return
+			}
+		}
+		if err := s4.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	if got, _ := ffprobeFrames(t, one); got != "h264,320,240,15" {
+		t.Errorf("first file (closed by the second Setup): %s", got)
+	}
+	wantTracks(t, "first file", one, "aac", 0.5)
+	if got, _ := ffprobeFrames(t, two); got != "h264,320,240,12" {
+		t.Errorf("second file: %s", got)
+	}
+	wantTracks(t, "second file", two, "aac", 0.4)
+}
