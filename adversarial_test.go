@@ -12,10 +12,12 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1273,4 +1275,302 @@ func TestAdvRefusedCombinations(t *testing.T) {
 		t.Errorf("second file: %s", got)
 	}
 	wantTracks(t, "second file", two, "aac", 0.4)
+}
+
+// TestAdvRelayReaderCountsWithAudioAndRecord: NV12 1280×720 scaled down
+// to 320×240, stereo samples served in step, to the embedded relay with
+// a .mkv record beside: a reader joining after frame 0 sees exactly the
+// other n-1 frames at 320×240 while audio packets reach the relay; the
+// record has all n frames and the track.
+func TestAdvRelayReaderCountsWithAudioAndRecord(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	relay := testutil.StartRelay(t)
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	const sw, sh, n = 1280, 720, 60
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.Size(320, 240),
+		mpegserver.GOPSize(10), mpegserver.Audio(mpegserver.Samples(48000, 2)), mpegserver.Record(rec))
+	pcm := make([]byte, 1600*4)
+	r := publishAndRead(t, relay, s, "cam", advFrame(mpegserver.NV12, sw, sh, 0))
+	advBound(t, "stream", 60*time.Second, func() {
+		for i := 1; i < n; i++ {
+			if err := s.ServeAudioBlock(pcm); err != nil {
+				t.Errorf("audio %d: %v", i, err)
+				return
+			}
+			if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, sw, sh, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := r.WaitFrames(testutil.Context(t, 15*time.Second), n-1); err != nil {
+			t.Errorf("reader: %v (%d AUs)", err, len(r.AUs()))
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := r.WaitEnd(testutil.Context(t, 10*time.Second)); err != nil {
+			t.Errorf("reader end: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	info := relay.Info("cam")
+	w, h, err := r.Size()
+	t.Logf("reader: %d AUs, %dx%d (%v); relay %+v", len(r.AUs()), w, h, err, info)
+	if len(r.AUs()) != n-1 || w != 320 || h != 240 {
+		t.Errorf("reader: %d AUs at %dx%d, want %d at 320x240", len(r.AUs()), w, h, n-1)
+	}
+	if info.AudioPackets < 40 { // 2 s of AAC: about 94 packets of 1024 samples
+		t.Errorf("relay got %d audio packets for 2 s", info.AudioPackets)
+	}
+	if got, _ := ffprobeFrames(t, rec); got != fmt.Sprintf("h264,320,240,%d", n) {
+		t.Errorf("record: %s", got)
+	}
+	wantTracks(t, "record", rec, "aac", float64(n)/30)
+}
+
+// TestAdvNetworkOutputsWithCameraFormats: YUYV422 640×480 scaled to
+// 320×240 with 44.1 kHz samples to nginx-rtmp (its FLV recording), and
+// NV12 scaled with a silent track to HLS: both tracks and every frame.
+func TestAdvNetworkOutputsWithCameraFormats(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	const n = 60
+	t.Run("RTMP", func(t *testing.T) {
+		srv := testutil.StartRTMP(t)
+		s := newServer(t, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(640, 480), mpegserver.Size(320, 240),
+			mpegserver.GOPSize(15), mpegserver.Audio(mpegserver.Samples(44100, 2)))
+		advBound(t, "stream", 60*time.Second, func() {
+			if err := s.Setup(srv.URL + "/cam"); err != nil {
+				t.Errorf("Setup: %v", err)
+				return
+			}
+			if err := s.ServeAudioBlock(make([]byte, 44100*2*4)); err != nil { // 2 s
+				t.Errorf("audio: %v", err)
+				return
+			}
+			for i := 0; i < n; i++ {
+				if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i)); err != nil {
+					t.Errorf("frame %d: %v", i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
+		flv := filepath.Join(srv.Dir, "cam.flv")
+		if got, _ := ffprobeFrames(t, flv); got != fmt.Sprintf("h264,320,240,%d", n) {
+			t.Errorf("flv: %s", got)
+		}
+		wantTracks(t, "flv", flv, "aac", float64(n)/30)
+	})
+	t.Run("HLS", func(t *testing.T) {
+		pl := filepath.Join(t.TempDir(), "live.m3u8")
+		s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
+			mpegserver.GOPSize(30), mpegserver.Audio(mpegserver.Silence()), mpegserver.PlaylistLength(100))
+		advBound(t, "stream", 60*time.Second, func() {
+			if err := s.Setup(pl); err != nil {
+				t.Errorf("Setup: %v", err)
+				return
+			}
+			for i := 0; i < n; i++ {
+				if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+					t.Errorf("frame %d: %v", i, err)
+					return
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		if t.Failed() {
+			return
+		}
+		tr := probeTracks(t, pl)
+		t.Logf("hls: %+v", tr)
+		if tr.video != "h264" || tr.audio != "aac" {
+			t.Errorf("hls tracks %+v", tr)
+		}
+		out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+			"stream=width,height,nb_read_frames", "-of", "csv=p=0", pl).Output()
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(out)), fmt.Sprintf("320,240,%d", n)) {
+			t.Errorf("hls video: %q %v, want %d frames at 320x240", out, err, n)
+		}
+	})
+}
+
+// TestAdvAVSyncScaledCameraRecordBesideRelay: NV12 1280×720 frames scaled
+// to 320×240 (libyuv's work on the caller's goroutine), each followed by
+// its samples, to the embedded relay with a .mkv record beside: in the
+// record, every white frame's tone sounds with it (within avBound), and
+// the track is as long as the video. Once straight through, once with
+// the producer pausing 500 ms after frame 0, before its samples (as a
+// program does that waits for a viewer to join after the first frame).
+func TestAdvAVSyncScaledCameraRecordBesideRelay(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	for _, pause := range []bool{false, true} {
+		t.Run(map[bool]string{false: "straight", true: "pause after frame 0"}[pause], func(t *testing.T) { advAVSync(t, pause) })
+	}
+}
+
+func advAVSync(t *testing.T, pause bool) {
+	relay := testutil.StartRelay(t)
+	rec := filepath.Join(t.TempDir(), "rec.mkv")
+	const sw, sh, n = 1280, 720, 160
+	src := newAVSource(320, 240) // its audio; the frames are NV12 here
+	dark, white := make([]byte, mpegserver.NV12.FrameSize(sw, sh)), make([]byte, mpegserver.NV12.FrameSize(sw, sh))
+	for k := range dark {
+		dark[k], white[k] = 128, 128
+		if k < sw*sh {
+			dark[k], white[k] = 16, 235
+		}
+	}
+	s := newServer(t, append(avOptions(320, 240), mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh),
+		mpegserver.Record(rec))...)
+	advBound(t, "stream", 60*time.Second, func() {
+		if err := s.Setup(relay.URL("av")); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < n; i++ {
+			f := dark
+			if src.marked(i) {
+				f = white
+			}
+			if err := s.ServeFrameBlock(f); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+			if i == 0 && pause {
+				<-time.After(500 * time.Millisecond) // the stimulus: the producer stalls
+			}
+			if err := s.ServeAudioBlock(src.audio(i)); err != nil {
+				t.Errorf("audio %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	st := s.Stats()
+	t.Logf("audio served %v, filled %v; relay %+v", st.AudioServed, st.AudioFilled, relay.Info("av"))
+	offs, markers := avOffsets(t, rec)
+	checkOffsets(t, "record beside the relay", offs, markers, 4)
+	// The video's end on the file's time line (a pause moves the frames
+	// after it later: the track is then longer than n frames' time).
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+		"-of", "csv=p=0", rec).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := strings.Fields(string(out))
+	if len(pts) != n {
+		t.Errorf("record: %d frames, want %d", len(pts), n)
+	}
+	first, _ := strconv.ParseFloat(strings.Trim(pts[0], ","), 64)
+	last, _ := strconv.ParseFloat(strings.Trim(pts[len(pts)-1], ","), 64)
+	videoEnd := last + 1.0/30 - first
+	tr := probeTracks(t, rec)
+	t.Logf("record: video from %.3f to %.3f s (%.3f s), audio %.3f s", first, last+1.0/30, videoEnd, tr.audioDur)
+	if tr.audio != "aac" || tr.audioDur < videoEnd-0.1 || tr.audioDur > videoEnd+0.1 {
+		t.Errorf("record: %.3f s of %q audio for %.3f s of video", tr.audioDur, tr.audio, videoEnd)
+	}
+}
+
+// TestAdvCloseOnStalledLinkWithAudio: NV12 frames scaled from 1280×720
+// and samples, each from its own goroutine, to the relay through a proxy
+// that then stalls (sockets open, nothing forwarded). With the stall
+// timeout long, the blocking calls end up waiting (or are still
+// filling buffers 6 s on); CloseContext with a
+// 2 s deadline returns within its bound with an error wrapping the
+// deadline, and both blocked calls return.
+func TestAdvCloseOnStalledLinkWithAudio(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	proxy := testutil.StartProxy(t, relay.Addr())
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(1280, 720), mpegserver.Size(640, 360),
+		mpegserver.BitRate(4000), mpegserver.Audio(mpegserver.Samples(48000, 2)), mpegserver.StallTimeout(60*time.Second),
+		mpegserver.CloseTimeout(30*time.Second))
+	if err := s.Setup("rtsp://" + proxy.Addr() + "/st"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var frames, pieces atomic.Int64
+	done := make(chan string, 2)
+	go func() {
+		for i := 0; ; i++ {
+			if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 1280, 720, i)); err != nil {
+				done <- "frames: " + err.Error()
+				return
+			}
+			frames.Add(1)
+		}
+	}()
+	go func() {
+		pcm := make([]byte, 1600*4)
+		for {
+			if err := s.ServeAudioBlock(pcm); err != nil {
+				done <- "audio: " + err.Error()
+				return
+			}
+			pieces.Add(1)
+		}
+	}()
+	if err := relay.Wait(ctx, "st", func(i rtspserverInfo) bool { return i.Frames >= 15 && i.AudioPackets > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Stall(true, true)
+	// Wait until both producers are held (their counts stop moving), or
+	// 6 s at most: the relay, hearing nothing, drops the session after
+	// its 10 s read timeout.
+	var f0, a0 int64 = -1, -1
+	cap6 := time.After(6 * time.Second)
+	for still := 0; still < 2; {
+		select {
+		case <-cap6:
+			still = 2
+			continue
+		case msg := <-done:
+			t.Fatalf("a call failed before Close: %s", msg)
+		case <-time.After(500 * time.Millisecond):
+		}
+		f, a := frames.Load(), pieces.Load()
+		if f == f0 && a == a0 {
+			still++
+		} else {
+			still = 0
+		}
+		f0, a0 = f, a
+	}
+	t.Logf("held after %d frames, %d pieces of audio", f0, a0)
+	cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer ccancel()
+	start := time.Now()
+	var err error
+	advBound(t, "CloseContext", 15*time.Second, func() { err = s.CloseContext(cctx) })
+	took := time.Since(start)
+	t.Logf("CloseContext: %v after %v", err, took.Round(time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CloseContext on a stalled link: %v, want an error wrapping the deadline", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("CloseContext took %v with a 2 s deadline", took)
+	}
+	for k := 0; k < 2; k++ {
+		select {
+		case msg := <-done:
+			t.Logf("%s", msg)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a Serve call still blocked 10 s after CloseContext returned")
+		}
+	}
 }
