@@ -7,6 +7,7 @@ package mpegserver_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -1571,6 +1572,177 @@ func TestAdvCloseOnStalledLinkWithAudio(t *testing.T) {
 			t.Logf("%s", msg)
 		case <-time.After(10 * time.Second):
 			t.Fatal("a Serve call still blocked 10 s after CloseContext returned")
+		}
+	}
+}
+
+// BUG (fails): Server.Parameters documents "SetParameters(other.Parameters())
+// reproduces other's configuration", and it carries the other settings
+// added beside the original's (sourceFormat, sourceStride, preset), but
+// not the audio track: a Server configured with
+// Audio(Samples(44100, 1)) gives a map with no audio key, and a Server
+// set from that map (directly or through JSON) has Audio {} — its stream
+// silently has no audio track, and ServeAudio is then ErrBadParameter.
+// (Record, Backup, Reconnect and the timeouts are not carried either.)
+// Reproduce: s.SetParameter(Audio(Samples(44100,1))); s2.SetParameters(
+// s.Parameters()); s2.Config().Audio is the zero AudioConfig.
+// go test -race -count=1 -run TestAdvParametersRoundTrip .
+//
+// TestAdvParametersRoundTrip: a Server with a camera layout (NV12, a
+// stride, a source size other than the output) and audio: Parameters(),
+// through JSON as a configuration file keeps it, goes back in with
+// SetParameters unchanged; sourceFormat by name in any case; a wrong
+// name or type is refused and changes nothing.
+func TestAdvParametersRoundTrip(t *testing.T) {
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(641, 361), mpegserver.SourceStride(704),
+		mpegserver.Size(320, 240), mpegserver.Audio(mpegserver.Samples(44100, 1)))
+	before := s.Config()
+	p := s.Parameters()
+	t.Logf("parameters: %v", p)
+	if p[mpegserver.KeySourceFormat] == nil || p[mpegserver.KeySourceStride] == nil {
+		t.Errorf("Parameters lacks the source layout: %v", p)
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newServer(t)
+	if err := s2.SetParameters(back); err != nil {
+		t.Fatalf("SetParameters(Parameters() through JSON): %v", err)
+	}
+	after := s2.Config()
+	if after.SourceFormat != before.SourceFormat || after.SourceStride != before.SourceStride ||
+		after.WidthSrc != before.WidthSrc || after.HeightSrc != before.HeightSrc || after.FrameSize() != before.FrameSize() {
+		t.Errorf("round trip: %v %d %dx%d (%d bytes), want %v %d %dx%d (%d bytes)", after.SourceFormat, after.SourceStride,
+			after.WidthSrc, after.HeightSrc, after.FrameSize(), before.SourceFormat, before.SourceStride, before.WidthSrc,
+			before.HeightSrc, before.FrameSize())
+	}
+	// BUG: the audio track is lost.
+	if after.Audio != before.Audio {
+		t.Errorf("round trip lost the audio track: %v, want %v (Parameters has no audio key)", after.Audio, before.Audio)
+	}
+	if err := s2.SetParameters(map[string]any{mpegserver.KeySourceFormat: "YUYV422", mpegserver.KeySourceStride: 0}); err != nil {
+		t.Errorf("sourceFormat YUYV422: %v", err)
+	} else if c := s2.Config(); c.SourceFormat != mpegserver.YUYV422 {
+		t.Errorf("sourceFormat YUYV422 gave %v", c.SourceFormat)
+	}
+	for _, bad := range []map[string]any{
+		{mpegserver.KeySourceFormat: "nv21"},
+		{mpegserver.KeySourceFormat: 7},
+		{mpegserver.KeySourceStride: "704"},
+		{mpegserver.KeySourceStride: -2},
+		{mpegserver.KeySourceFormat: "rgb24", mpegserver.KeySourceStride: 700}, // 641 × 3 a row
+	} {
+		c0 := s2.Config()
+		if err := s2.SetParameters(bad); err == nil {
+			t.Errorf("SetParameters(%v) taken: %v %d", bad, s2.Config().SourceFormat, s2.Config().SourceStride)
+		} else if c := s2.Config(); c.SourceFormat != c0.SourceFormat || c.SourceStride != c0.SourceStride {
+			t.Errorf("refused SetParameters(%v) changed the layout", bad)
+		}
+	}
+}
+
+// TestAdvImageIgnoresSourceStride: with SourceFormat NV12 and a
+// SourceStride for the camera's padded rows, ServeImageBlock of an
+// *image.RGBA (its own stride) is read at the image's stride: the bands
+// decode to their colours.
+func TestAdvImageIgnoresSourceStride(t *testing.T) {
+	testutil.NeedTool(t, "ffmpeg")
+	const sw, sh, ow, oh = 640, 360, 320, 240
+	nb := len(advBandsRGB)
+	m := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	for y := 0; y < sh; y++ {
+		for x := 0; x < sw; x++ {
+			c := advBandsRGB[x*nb/sw]
+			m.Set(x, y, color.RGBA{uint8(c[0]), uint8(c[1]), uint8(c[2]), 255})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "img.mkv")
+	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.SourceStride(704),
+		mpegserver.Size(ow, oh), mpegserver.BitRate(20000), mpegserver.Audio(mpegserver.Silence()))
+	advBound(t, "encode", 60*time.Second, func() {
+		if err := s.Setup(path); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < 3; i++ {
+			if err := s.ServeImageBlock(m); err != nil {
+				t.Errorf("image %d: %v", i, err)
+				return
+			}
+			if err := s.ServeFrameBlock(advBandFrame(mpegserver.NV12, sw, sh, 704)); err != nil {
+				t.Errorf("NV12 frame %d beside: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	raw, _ := advDecode(t, path, ow, oh)
+	for b := 0; b < nb; b++ {
+		x := (b*ow/nb + (b+1)*ow/nb) / 2
+		for _, y := range []int{2, oh / 2, oh - 3} {
+			o := (y*ow + x) * 3
+			got, want := raw[o:o+3], advBandsRGB[b]
+			for c := range want {
+				if d := int(got[c]) - want[c]; d < -8 || d > 8 {
+					t.Errorf("band %d row %d: decoded %v, want %v", b, y, got, want)
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestAdvOddOutputSize: an output of 321×241 from NV12 640×360, with
+// audio: refused at SetParameter or Setup with ErrBadParameter, or taken
+// and the file is that size (or the even size below) with every frame.
+func TestAdvOddOutputSize(t *testing.T) {
+	testutil.NeedTool(t, "ffprobe")
+	file := filepath.Join(t.TempDir(), "odd.mp4")
+	s := mpegserver.New()
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(321, 241),
+		mpegserver.Audio(mpegserver.Silence())); err != nil {
+		if !errors.Is(err, mpegserver.ErrBadParameter) {
+			t.Errorf("SetParameter: %v", err)
+		}
+		t.Logf("refused at SetParameter: %v", err)
+		return
+	}
+	var got string
+	advBound(t, "encode", 60*time.Second, func() {
+		if err := s.Setup(file); err != nil {
+			if !errors.Is(err, mpegserver.ErrBadParameter) {
+				t.Errorf("Setup: %v, want nil or ErrBadParameter", err)
+			}
+			t.Logf("refused at Setup: %v", err)
+			return
+		}
+		for i := 0; i < 10; i++ {
+			if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
+				t.Errorf("frame %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		got = "done"
+	})
+	if got == "done" {
+		summary, _ := ffprobeFrames(t, file)
+		t.Logf("taken: %s", summary)
+		if summary != "h264,321,241,10" && summary != "h264,320,240,10" {
+			t.Errorf("file: %s", summary)
 		}
 	}
 }
