@@ -219,7 +219,10 @@ func (s *Server) Parameter(name string) (any, error) {
 // [2]int{num, den} here (exact), where Parameter gives a float. widthSrc and
 // heightSrc appear only when set apart from the output size, as in the
 // original. SetParameters(other.Parameters()) reproduces other's
-// configuration.
+// parameters, those of this table: what the original had, and the source
+// layout (sourceFormat, sourceStride). Settings the original had no
+// parameter for (Audio, Record, Backup, Reconnect, the timeouts, TLS,
+// Logger) are not among them: give their options again.
 func (s *Server) Parameters() map[string]any { return parameters(s.view()) }
 
 func parameters(v view) map[string]any {
