@@ -72,6 +72,7 @@ func advBound(t *testing.T, what string, d time.Duration, f func()) {
 // to .mp4 and .mkv: each file has h264 320×240 with every frame and an
 // AAC track as long as the frames.
 func TestAdvCameraFormatsScaledWithAudioToFiles(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	const sw, sh, n = 640, 360, 30
 	dir := t.TempDir()
@@ -114,6 +115,7 @@ func TestAdvCameraFormatsScaledWithAudioToFiles(t *testing.T) {
 // relay and a .mkv record: the relay gets video frames and audio packets,
 // the record both tracks with every frame.
 func TestAdvRecordBesideRelayWithAudioYUYV(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	relay := testutil.StartRelay(t)
 	rec := filepath.Join(t.TempDir(), "rec.mkv")
@@ -165,6 +167,7 @@ func TestAdvRecordBesideRelayWithAudioYUYV(t *testing.T) {
 // of the old layout is refused with ErrFrameSize after the change; each
 // file has its own frames and both tracks.
 func TestAdvSetParameterBetweenSetups(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	dir := t.TempDir()
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(10), mpegserver.Audio(mpegserver.Silence()))
@@ -217,6 +220,7 @@ func TestAdvSetParameterBetweenSetups(t *testing.T) {
 // rounded up), such frames are taken and the file has every frame; or
 // Setup refuses the size with ErrBadParameter. Never a crash or a hang.
 func TestAdvOddSourceSizes(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	dir := t.TempDir()
 	const n = 10
@@ -270,6 +274,7 @@ func TestAdvOddSourceSizes(t *testing.T) {
 // ServeFrameBlock, and the stream takes good frames afterwards: the file
 // has exactly the good ones.
 func TestAdvWrongLengthEachFormat(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	dir := t.TempDir()
 	const sw, sh, n = 330, 250, 8
@@ -319,6 +324,7 @@ func TestAdvWrongLengthEachFormat(t *testing.T) {
 // of the frames, to a file) returns with an error when Close comes, and
 // Close returns; neither hangs.
 func TestAdvCloseWhileAudioBlocked(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "a.mkv")
 	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
 		mpegserver.Audio(mpegserver.Samples(48000, 1)), mpegserver.FrameAhead(2))
@@ -373,6 +379,7 @@ func TestAdvCloseWhileAudioBlocked(t *testing.T) {
 // one with Silence(): ServeAudio, ServeAudioBlock and ServeAudioContext
 // say ErrBadParameter (no panic, no block), and frames still flow.
 func TestAdvServeAudioWithoutAudio(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	for k, opts := range [][]mpegserver.Option{nil, {mpegserver.Audio(mpegserver.Silence())}} {
 		opts = append(opts, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 180))
@@ -413,6 +420,7 @@ func TestAdvServeAudioWithoutAudio(t *testing.T) {
 // ignores SourceFormat), refuses a 320×240 image with ErrFrameSize, and
 // the .mp4 has every accepted image and the track.
 func TestAdvImagesIntoCameraStream(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	file := filepath.Join(t.TempDir(), "img.mp4")
 	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
@@ -564,6 +572,7 @@ func advBandFrame(f mpegserver.PixelFormat, w, h, stride int) []byte {
 // .mkv: the frame length is Config.FrameSize's and the middle of each
 // band decodes to the colour served (BT.601, the stream's range).
 func TestAdvStrideOddScaledColours(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	const sw, sh, ow, oh = 641, 361, 320, 240
 	strides := map[mpegserver.PixelFormat]int{
@@ -655,6 +664,7 @@ func advDecode(t *testing.T, path string, ow, oh int) ([]byte, string) {
 // from 642×362: the colours decoded (with the range the stream declares)
 // are the image's, so a full-range image is never passed as limited.
 func TestAdvYCbCrImageIntoAnyStream(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	const ow, oh = 320, 240
 	for _, f := range []mpegserver.PixelFormat{mpegserver.YUV420P, mpegserver.NV12, mpegserver.YUYV422, mpegserver.RGB24, mpegserver.YUVJ420P} {
@@ -713,6 +723,7 @@ func TestAdvYCbCrImageIntoAnyStream(t *testing.T) {
 // reach it, ffprobe reading it finds h264 320×240 and aac). (Backup with
 // Record is refused, as documented.)
 func TestAdvBackupWithAudioAndCameraFormat(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	primary, backup := testutil.StartRelay(t), testutil.StartRelay(t)
 	rec := filepath.Join(t.TempDir(), "rec.mkv")
@@ -815,6 +826,7 @@ func containsAll(have []string, want ...string) bool {
 // running layout's frames at the output size. Frames and SetParameter
 // come from different goroutines (the race detector watches).
 func TestAdvSetParameterWhileStreaming(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	file := filepath.Join(t.TempDir(), "a.mp4")
 	const n = 40
@@ -890,6 +902,7 @@ func TestAdvSetParameterWhileStreaming(t *testing.T) {
 // track has the channels asked and is as long as the frames (resampled to
 // 48 kHz, not played at the wrong speed).
 func TestAdvSampleRates(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	testutil.NeedTool(t, "ffmpeg")
 	dir := t.TempDir()
@@ -957,6 +970,7 @@ func TestAdvSampleRates(t *testing.T) {
 // frames scaled from 640×480, to .mkv: decoded, each channel has its own
 // pitch (neither swapped nor played at the wrong rate).
 func TestAdvToneSurvivesResampling(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	file := filepath.Join(t.TempDir(), "tone.mkv")
 	const rate, n = 44100, 90 // 3 s
@@ -1032,6 +1046,7 @@ func TestAdvToneSurvivesResampling(t *testing.T) {
 // every call returns (nil or an error, never a hang or a panic) and
 // Close returns within its bound.
 func TestAdvConcurrentAudioAndClose(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	for round := 0; round < 5; round++ {
 		s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
@@ -1092,6 +1107,7 @@ func TestAdvConcurrentAudioAndClose(t *testing.T) {
 // *image.NRGBA (opaque) and *image.RGBA64, at 642×362 into an NV12 stream
 // scaled to 320×240 with audio: each decodes to the bands drawn in it.
 func TestAdvUnusualImageTypes(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	const sw, sh, ow, oh = 642, 362, 320, 240
 	nb := len(advBandsRGB)
@@ -1177,6 +1193,7 @@ func TestAdvUnusualImageTypes(t *testing.T) {
 // grows; a Record to the same file as the stream; a raw .h264 record
 // beside an audio track; Setup on a Server already set up.
 func TestAdvRefusedCombinations(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := newServer(t)
 	if err := s.SetParameter(mpegserver.SourceFormat(mpegserver.PixelFormat(99))); !errors.Is(err, mpegserver.ErrBadParameter) {
@@ -1286,6 +1303,7 @@ func TestAdvRefusedCombinations(t *testing.T) {
 // other n-1 frames at 320×240 while audio packets reach the relay; the
 // record has all n frames and the track.
 func TestAdvRelayReaderCountsWithAudioAndRecord(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	relay := testutil.StartRelay(t)
 	rec := filepath.Join(t.TempDir(), "rec.mkv")
@@ -1337,6 +1355,7 @@ func TestAdvRelayReaderCountsWithAudioAndRecord(t *testing.T) {
 // 320×240 with 44.1 kHz samples to nginx-rtmp (its FLV recording), and
 // NV12 scaled with a silent track to HLS: both tracks and every frame.
 func TestAdvNetworkOutputsWithCameraFormats(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	const n = 60
 	t.Run("RTMP", func(t *testing.T) {
@@ -1415,6 +1434,7 @@ func TestAdvNetworkOutputsWithCameraFormats(t *testing.T) {
 // the producer pausing 500 ms after frame 0, before its samples (as a
 // program does that waits for a viewer to join after the first frame).
 func TestAdvAVSyncScaledCameraRecordBesideRelay(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	for _, pause := range []bool{false, true} {
 		t.Run(map[bool]string{false: "straight", true: "pause after frame 0"}[pause], func(t *testing.T) { advAVSync(t, pause) })
@@ -1512,6 +1532,7 @@ func advAVSync(t *testing.T, pause bool) {
 // 2 s deadline returns within its bound with an error wrapping the
 // deadline, and both blocked calls return.
 func TestAdvCloseOnStalledLinkWithAudio(t *testing.T) {
+	t.Parallel()
 	relay := testutil.StartRelay(t)
 	proxy := testutil.StartProxy(t, relay.Addr())
 	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(1280, 720), mpegserver.Size(640, 360),
@@ -1600,6 +1621,7 @@ func TestAdvCloseOnStalledLinkWithAudio(t *testing.T) {
 // refused and changes nothing. (The audio track is not a parameter:
 // Parameters' doc says to give it again as an option.)
 func TestAdvParametersRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(641, 361), mpegserver.SourceStride(704),
 		mpegserver.Size(320, 240), mpegserver.Audio(mpegserver.Samples(44100, 1)))
 	before := s.Config()
@@ -1653,6 +1675,7 @@ func TestAdvParametersRoundTrip(t *testing.T) {
 // *image.RGBA (its own stride) is read at the image's stride: the bands
 // decode to their colours.
 func TestAdvImageIgnoresSourceStride(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	const sw, sh, ow, oh = 640, 360, 320, 240
 	nb := len(advBandsRGB)
@@ -1708,6 +1731,7 @@ func TestAdvImageIgnoresSourceStride(t *testing.T) {
 // audio: refused at SetParameter or Setup with ErrBadParameter, or taken
 // and the file is that size (or the even size below) with every frame.
 func TestAdvOddOutputSize(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	file := filepath.Join(t.TempDir(), "odd.mp4")
 	s := mpegserver.New()
@@ -1756,6 +1780,7 @@ func TestAdvOddOutputSize(t *testing.T) {
 // with status 1 naming the partial frame, and both files hold every
 // whole frame and the track.
 func TestAdvCommandPipesCameraFormats(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffmpeg")
 	testutil.NeedTool(t, "ffprobe")
 	dir := t.TempDir()
@@ -1806,6 +1831,7 @@ func TestAdvCommandPipesCameraFormats(t *testing.T) {
 // packets; or Setup refuses the pair clearly (ErrUnsupportedAddress or
 // ErrUnknownCodec or ErrBadParameter).
 func TestAdvWebMRecordBesideRelay(t *testing.T) {
+	t.Parallel()
 	testutil.NeedTool(t, "ffprobe")
 	relay := testutil.StartRelay(t)
 	rec := filepath.Join(t.TempDir(), "rec.webm")
