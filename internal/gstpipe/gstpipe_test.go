@@ -117,7 +117,12 @@ func TestReleaseFreesWithoutGC(t *testing.T) {
 		return len(ents)
 	}
 	cycle := func() {
-		p, err := Build(Spec{Elements: appsrcChain(Element{Factory: "identity"}, Element{Factory: "fakesink"}),
+		// No clock waits (sync=false): the first wait on the system clock
+		// opens its wake-up sockets for good, and whether a cycle waits
+		// depends on the machine's load (fds grew 10 -> 12 once, beside a
+		// busy core).
+		p, err := Build(Spec{Elements: appsrcChain(Element{Factory: "identity"},
+			Element{Factory: "fakesink", Props: []Prop{{Name: "sync", Value: "false"}}}),
 			SourceCaps: caps, CountAt: 1, PoolBuffers: 4}, func(bool) {})
 		if err != nil {
 			t.Fatal(err)
