@@ -532,8 +532,12 @@ func TestSinkOpenFailureIsUnreachable(t *testing.T) {
 		if err != nil {
 			return
 		}
-		// Answer Setup's probe (OPTIONS, then ANNOUNCE), then stop
-		// listening: the sink's own connection is refused.
+		// Stop listening at once, before Setup can return: the sink's own
+		// connection is refused (closed after the answers, a loaded
+		// machine let the sink's connection into the backlog first, and
+		// it was reset: a loss). Then answer Setup's probe (OPTIONS, then
+		// ANNOUNCE) on the connection already taken.
+		l.Close()
 		r := textproto.NewReader(bufio.NewReader(c))
 		for i := 0; i < 2; i++ {
 			if _, err := r.ReadLine(); err != nil {
@@ -549,7 +553,6 @@ func TestSinkOpenFailureIsUnreachable(t *testing.T) {
 			_, _ = fmt.Fprintf(c, "RTSP/1.0 200 OK\r\nCSeq: %s\r\nPublic: OPTIONS, ANNOUNCE, SETUP, RECORD\r\n\r\n", h.Get("CSeq"))
 		}
 		c.Close()
-		l.Close()
 	}()
 	s := newServer(t, mpegserver.SetupTimeout(2*time.Second))
 	if err := s.Setup("rtsp://" + l.Addr().String() + "/gone"); err != nil {

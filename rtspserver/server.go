@@ -356,12 +356,15 @@ func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.R
 	return h.s.streamOf(ctx.Path)
 }
 
-// streamOf answers a reader's DESCRIBE or SETUP: the path's stream, or 404.
+// streamOf answers a reader's DESCRIBE or SETUP: the path's stream once
+// its publisher records, or 404 (as mediamtx does). A stream only
+// announced may never record: a publisher's reachability check announces
+// and leaves, and a reader given its stream saw it end at once.
 func (s *Server) streamOf(path string) (*base.Response, *gortsplib.ServerStream, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.paths[cleanPath(path)]
-	if p == nil || p.stream == nil {
+	if p == nil || p.stream == nil || p.publisher == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, p.stream, nil
