@@ -231,12 +231,19 @@ const avBound = 40 * time.Millisecond
 func checkOffsets(t testing.TB, what string, offs []time.Duration, markers, min int) {
 	t.Helper()
 	p50, worst := offsetSummary(offs)
-	t.Logf("%s: %s (%d video markers)", what, fmtOffsets(offs), markers)
-	if markers < min || len(offs) != markers {
-		t.Errorf("%s: %d video markers, %d with their tone; want at least %d, all with it", what, markers, len(offs), min)
-	}
+	checkMarkers(t, what, offs, markers, min, "")
 	if p50.Abs() > avBound || worst.Abs() > avBound {
 		t.Errorf("%s: A/V offset p50 %v, max %v; want within ±%v", what, p50, worst, avBound)
+	}
+}
+
+// checkMarkers logs the offsets and fails unless at least min video
+// markers were found, each with its tone.
+func checkMarkers(t testing.TB, what string, offs []time.Duration, markers, min int, how string) {
+	t.Helper()
+	t.Logf("%s: %s (%d video markers%s)", what, fmtOffsets(offs), markers, how)
+	if markers < min || len(offs) != markers {
+		t.Errorf("%s: %d video markers, %d with their tone; want at least %d, all with it", what, markers, len(offs), min)
 	}
 }
 
@@ -248,10 +255,7 @@ func checkOffsets(t testing.TB, what string, offs []time.Duration, markers, min 
 // core, 13-34 ms quiet). The offset must hold: its spread within avBound.
 func checkOffsetsByArrival(t testing.TB, what string, offs []time.Duration, markers, min int) {
 	t.Helper()
-	t.Logf("%s: %s (%d video markers; placed by first-packet arrival)", what, fmtOffsets(offs), markers)
-	if markers < min || len(offs) != markers {
-		t.Errorf("%s: %d video markers, %d with their tone; want at least %d, all with it", what, markers, len(offs), min)
-	}
+	checkMarkers(t, what, offs, markers, min, "; placed by first-packet arrival")
 	if len(offs) > 0 {
 		if spread := slices.Max(offs) - slices.Min(offs); spread > avBound {
 			t.Errorf("%s: A/V offsets spread over %v (%s); want within %v", what, spread, fmtOffsets(offs), avBound)
