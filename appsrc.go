@@ -26,10 +26,7 @@ func appsrcElement(live bool, soft int) gstpipe.Element {
 		// The queue is bounded in frames; the byte bound (200 kB by
 		// default, less than one frame) would fire on every push.
 		{Name: "max-buffers", Value: strconv.Itoa(soft)},
-		// Ask for more as soon as there is room, not only once empty:
-		// otherwise a blocked caller waits for the whole queue to drain
-		// and then bursts (docs/design.md).
-		{Name: "min-percent", Value: "90"},
+		{Name: "min-percent", Value: strconv.Itoa(minPercent(live))},
 		{Name: "max-bytes", Value: "0"},
 		{Name: "max-time", Value: "0"},
 	}}
@@ -37,6 +34,20 @@ func appsrcElement(live bool, soft int) gstpipe.Element {
 
 // fileQueue is appsrc's queue, in frames, for file targets.
 const fileQueue = 4
+
+// minPercent is how empty appsrc's queue gets before it asks for more.
+// A stream asks as soon as there is room (90%): otherwise a blocked caller
+// waits for the whole queue to drain and then bursts. A file has no play
+// time to keep, and asks once one frame is left (25% of 4): the producer
+// then wakes once per three frames instead of once per frame, and each
+// wake-up also woke the Go runtime's monitor thread, which took a core
+// from the encoder (docs/design.md).
+func minPercent(live bool) int {
+	if live {
+		return 90
+	}
+	return 25
+}
 
 // maxQueueBytes bounds the frames appsrc may hold, in bytes.
 const maxQueueBytes = 512 << 20
@@ -78,6 +89,7 @@ type flow struct {
 	mu     sync.Mutex
 	enough bool
 	wake   chan struct{} // closed when enough turns false
+	wakes  int64         // times enough turned false (tests read it)
 }
 
 func newFlow() *flow { return &flow{wake: make(chan struct{})} }
@@ -88,6 +100,7 @@ func (f *flow) set(enough bool) {
 	if f.enough && !enough {
 		close(f.wake)
 		f.wake = make(chan struct{})
+		f.wakes++
 	}
 	f.enough = enough
 }
