@@ -156,6 +156,13 @@ type bareRow struct {
 	ratios []float64 // lib/bare of each pair of runs
 }
 
+// startRow is figure 10's start-up at one size: whole processes that
+// encode one frame, ms of CPU each run.
+type startRow struct {
+	size      size
+	lib, bare []float64
+}
+
 // bareFrames is how many frames each process of figure 10 encodes: the
 // processes' start-up is part of their CPU, and weighs less in longer runs.
 var bareFrames = flag.Int("bare-frames", 300, "frames each process of figure 10 encodes")
@@ -164,12 +171,13 @@ var bareFrames = flag.Int("bare-frames", 300, "frames each process of figure 10 
 // reads I420.
 var bareInputs = []string{"rgb24", "yuv420p", "nv12"}
 
-func figBare(tmp string) []bareRow {
+func figBare(tmp string) ([]bareRow, []startRow) {
 	n := *reps
 	if *quick {
 		n = 3
 	}
 	var rows []bareRow
+	var starts []startRow
 	for _, sz := range []size{{640, 360}, {1280, 720}, {1920, 1080}} {
 		log.Printf("figure 10: %v, %d frames in %s", sz, *bareFrames, strings.Join(bareInputs, ", "))
 		files := map[string]string{}
@@ -185,21 +193,28 @@ func figBare(tmp string) []bareRow {
 				log.Fatal(err)
 			}
 		}
-		line := bareLine(sz, files["yuv420p"])
-		bare := func() usage {
-			u, err := runUsage("sh", "-c", "exec "+line)
+		// The first frame alone, for the start-up figure.
+		one := filepath.Join(tmp, "bare-"+sz.String()+".one.yuv420p")
+		if err := copyPrefix(one, files["yuv420p"], sz.w*sz.h*3/2); err != nil {
+			log.Fatal(err)
+		}
+		files["one"] = one
+		bareOn := func(in string) usage {
+			u, err := runUsage("sh", "-c", "exec "+bareLine(sz, in))
 			if err != nil {
 				log.Fatal(err)
 			}
 			return u
 		}
-		lib := func(f string) usage {
-			u, err := self("-child", "encode", "-child-file", files[f], "-child-fmt", f, "-child-size", sz.String())
+		bare := func() usage { return bareOn(files["yuv420p"]) }
+		libOn := func(in, f string) usage {
+			u, err := self("-child", "encode", "-child-file", in, "-child-fmt", f, "-child-size", sz.String())
 			if err != nil {
 				log.Fatal(err)
 			}
 			return u
 		}
+		lib := func(f string) usage { return libOn(files[f], f) }
 		// Warm the page cache and the plugin registry.
 		bare()
 		lib("rgb24")
@@ -217,6 +232,13 @@ func figBare(tmp string) []bareRow {
 				row.lib, row.bare, row.ratios = append(row.lib, l), append(row.bare, b), append(row.ratios, l/b)
 			}
 		}
+		st := startRow{size: sz}
+		ms := func(u usage) float64 { return u.cpu.Seconds() * 1000 }
+		for r := 0; r < n; r++ {
+			st.lib, st.bare = append(st.lib, ms(libOn(one, "yuv420p"))), append(st.bare, ms(bareOn(one)))
+		}
+		starts = append(starts, st)
+		log.Printf("figure 10: %v start-up (one frame): library %.0f ms CPU, bare x264enc %.0f ms (medians of %d)", sz, median(st.lib), median(st.bare), n)
 		for _, f := range bareInputs {
 			row := byInput[f]
 			log.Printf("figure 10: %v %s: library %.2f ms CPU a frame, bare x264enc %.2f, ratio %.3f (median of %d pairs)",
@@ -227,7 +249,21 @@ func figBare(tmp string) []bareRow {
 			os.Remove(p)
 		}
 	}
-	return rows
+	return rows, starts
+}
+
+// copyPrefix writes the first n bytes of src to dst.
+func copyPrefix(dst, src string, n int) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(in, b); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
 
 // bareLine is x264enc alone on I420 from a file, with the library's own

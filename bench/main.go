@@ -94,7 +94,7 @@ func main() {
 		r.whip = figWHIP(tmp)
 	}
 	if want("10") {
-		r.bare = figBare(tmp)
+		r.bare, r.bareStart = figBare(tmp)
 	}
 	if want("11") {
 		r.conv, r.convSizes = figConverter()

@@ -37,6 +37,7 @@ type report struct {
 	metrics     metricsResult
 	whip        whipResult
 	bare        []bareRow
+	bareStart   []startRow
 	conv        []convRow
 	convSizes   []string
 	read        []readRow
@@ -221,6 +222,23 @@ func (r *report) framePath(w func(string, ...any)) {
 			}
 			lo, hi := quartiles(x.ratios)
 			w("| %v | %s | %.2f ms | %.2f ms | **%.3f** | %.2f–%.2f | ≤ %.2f %s |\n", x.size, x.input, median(x.lib), median(x.bare), median(x.ratios), lo, hi, goal, mark)
+		}
+		if len(r.bareStart) > 0 {
+			w("\nStart-up, the same processes encoding one frame (CPU, median of %d runs each): ", len(r.bareStart[0].lib))
+			for i, x := range r.bareStart {
+				if i > 0 {
+					w("; ")
+				}
+				w("%v library %.0f ms, bare %.0f ms", x.size, median(x.lib), median(x.bare))
+				for _, b := range r.bare {
+					if b.size == x.size {
+						// The extra as a share of a whole bare run.
+						w(" (%+.1f%% of a %d-frame bare run)", (median(x.lib)-median(x.bare))/(median(b.bare)*float64(*bareFrames))*100, *bareFrames)
+						break
+					}
+				}
+			}
+			w(". The library's extra is mostly the encoder check at Setup (a second encoder start, on one black frame) and Go's runtime.\n")
 		}
 		w("\nAll pairs (library / bare): ")
 		for _, x := range r.bare {
