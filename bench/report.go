@@ -216,7 +216,7 @@ func (r *report) framePath(w func(string, ...any)) {
 			mark := "met"
 			switch {
 			case x.size.h < 720:
-				mark = "(none at 360p: start-up weighs more in a short run)"
+				mark = "(none at 360p: start-up and each frame's fixed costs weigh more on small frames; docs/design.md)"
 			case median(x.ratios) > goal:
 				mark = "**not met**"
 			}
