@@ -67,6 +67,28 @@ func advBound(t *testing.T, what string, d time.Duration, f func()) {
 	}
 }
 
+// advEncode sets s up on path, calls serve n times (i = 0 … n-1) and
+// closes s, all within advBound's 60 s; it reports whether all went well.
+func advEncode(t *testing.T, s *mpegserver.Server, path string, n int, serve func(i int) error) bool {
+	t.Helper()
+	advBound(t, "encode", 60*time.Second, func() {
+		if err := s.Setup(path); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		for i := 0; i < n; i++ {
+			if err := serve(i); err != nil {
+				t.Errorf("serve %d: %v", i, err)
+				return
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return !t.Failed()
+}
+
 // TestAdvCameraFormatsScaledWithAudioToFiles: NV12 and YUYV422 camera
 // frames of 640×360, scaled to 320×240 by libyuv, beside a silent track,
 // to .mp4 and .mkv: each file has h264 320×240 with every frame and an
@@ -591,47 +613,17 @@ func TestAdvStrideOddScaledColours(t *testing.T) {
 				if got := s.Config().FrameSize(); got != len(frame) {
 					t.Fatalf("Config.FrameSize %d, frame laid out as documented %d", got, len(frame))
 				}
-				advBound(t, "encode", 60*time.Second, func() {
-					if err := s.Setup(path); err != nil {
-						t.Errorf("Setup: %v", err)
-						return
-					}
-					for i := 0; i < 3; i++ {
-						if err := s.ServeFrameBlock(frame); err != nil {
-							t.Errorf("frame %d: %v", i, err)
-							return
-						}
-					}
-					if err := s.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-				})
-				if t.Failed() {
+				if !advEncode(t, s, path, 3, func(int) error { return s.ServeFrameBlock(frame) }) {
 					return
 				}
 				rng := "tv"
 				if f == mpegserver.YUVJ420P {
 					rng = "pc"
 				}
-				raw, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1",
-					"-vf", "scale=in_color_matrix=bt601:in_range="+rng+",format=rgb24", "-f", "rawvideo", "-").Output()
-				if err != nil || len(raw) != ow*oh*3 {
-					t.Fatalf("ffmpeg: %v, %d bytes", err, len(raw))
-				}
-				nb := len(advBandsRGB)
-				for b := 0; b < nb; b++ {
-					x := (b*ow/nb + (b+1)*ow/nb) / 2
-					for _, y := range []int{2, oh / 2, oh - 3} { // top, middle, bottom: a stride error skews rows
-						o := (y*ow + x) * 3
-						got, want := raw[o:o+3], advExpect(f, b)
-						for c := range want {
-							if d := int(got[c]) - want[c]; d < -8 || d > 8 {
-								t.Errorf("band %d row %d: decoded %v, want %v", b, y, got, want)
-								break
-							}
-						}
-					}
-				}
+				raw := decodeFirstFrame(t, path, ow, oh, rng)
+				// Top, middle, bottom: a stride error skews rows.
+				advCheckBands(t, raw, ow, oh, len(advBandsRGB), []int{2, oh / 2, oh - 3}, 8, "range "+rng,
+					func(b int) [3]int { return advExpect(f, b) })
 			})
 		}
 	}
@@ -650,12 +642,26 @@ func advDecode(t *testing.T, path string, ow, oh int) ([]byte, string) {
 	if rng != "pc" {
 		rng = "tv"
 	}
-	raw, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1",
-		"-vf", "scale=in_color_matrix=bt601:in_range="+rng+",format=rgb24", "-f", "rawvideo", "-").Output()
-	if err != nil || len(raw) != ow*oh*3 {
-		t.Fatalf("ffmpeg: %v, %d bytes", err, len(raw))
+	return decodeFirstFrame(t, path, ow, oh, rng), rng
+}
+
+// advCheckBands compares the colour decoded at the middle of each of nb
+// bands, on each of rows, with want(b), within tol per channel.
+func advCheckBands(t *testing.T, raw []byte, ow, oh, nb int, rows []int, tol int, what string, want func(b int) [3]int) {
+	t.Helper()
+	for b := 0; b < nb; b++ {
+		x := (b*ow/nb + (b+1)*ow/nb) / 2
+		for _, y := range rows {
+			o := (y*ow + x) * 3
+			got, w := raw[o:o+3], want(b)
+			for c := range w {
+				if d := int(got[c]) - w[c]; d < -tol || d > tol {
+					t.Errorf("band %d row %d (%s): decoded %v, want %v", b, y, what, got, w)
+					break
+				}
+			}
+		}
 	}
-	return raw, rng
 }
 
 // TestAdvYCbCrImageIntoAnyStream: a *image.YCbCr 4:2:0 (full range, as
@@ -680,37 +686,12 @@ func TestAdvYCbCrImageIntoAnyStream(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "img.mkv")
 				s := newServer(t, mpegserver.SourceFormat(f), mpegserver.SourceSize(sw, sh), mpegserver.Size(ow, oh),
 					mpegserver.BitRate(20000), mpegserver.GOPSize(5), mpegserver.Audio(mpegserver.Silence()))
-				advBound(t, "encode", 60*time.Second, func() {
-					if err := s.Setup(path); err != nil {
-						t.Errorf("Setup: %v", err)
-						return
-					}
-					for i := 0; i < 3; i++ {
-						if err := s.ServeImageBlock(m); err != nil {
-							t.Errorf("image %d: %v", i, err)
-							return
-						}
-					}
-					if err := s.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-				})
-				if t.Failed() {
+				if !advEncode(t, s, path, 3, func(int) error { return s.ServeImageBlock(m) }) {
 					return
 				}
 				raw, rng := advDecode(t, path, ow, oh)
-				nb := len(advBandsYUV)
-				for b := 0; b < nb; b++ {
-					x := (b*ow/nb + (b+1)*ow/nb) / 2
-					o := (oh/2*ow + x) * 3
-					got, want := raw[o:o+3], advExpect(mpegserver.YUVJ420P, b)
-					for c := range want {
-						if d := int(got[c]) - want[c]; d < -8 || d > 8 {
-							t.Errorf("band %d (stream range %s): decoded %v, want %v", b, rng, got, want)
-							break
-						}
-					}
-				}
+				advCheckBands(t, raw, ow, oh, len(advBandsYUV), []int{oh / 2}, 8, "stream range "+rng,
+					func(b int) [3]int { return advExpect(mpegserver.YUVJ420P, b) })
 			})
 		}
 	}
@@ -983,32 +964,18 @@ func TestAdvToneSurvivesResampling(t *testing.T) {
 		binary.LittleEndian.PutUint16(pcm[4*i:], uint16(l))
 		binary.LittleEndian.PutUint16(pcm[4*i+2:], uint16(r))
 	}
-	advBound(t, "encode", 60*time.Second, func() {
-		if err := s.Setup(file); err != nil {
-			t.Errorf("Setup: %v", err)
-			return
-		}
-		off := 0
-		for i := 0; i < n; i++ {
-			// 1470 samples a frame on average, in uneven pieces.
-			end := min(len(pcm), (i+1)*rate/30*4+4*(i%7)*13)
-			if end > off {
-				if err := s.ServeAudioBlock(pcm[off:end]); err != nil {
-					t.Errorf("audio %d: %v", i, err)
-					return
-				}
-				off = end
+	off := 0
+	if !advEncode(t, s, file, n, func(i int) error {
+		// 1470 samples a frame on average, in uneven pieces.
+		end := min(len(pcm), (i+1)*rate/30*4+4*(i%7)*13)
+		if end > off {
+			if err := s.ServeAudioBlock(pcm[off:end]); err != nil {
+				return fmt.Errorf("audio: %w", err)
 			}
-			if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i)); err != nil {
-				t.Errorf("frame %d: %v", i, err)
-				return
-			}
+			off = end
 		}
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	if t.Failed() {
+		return s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i))
+	}) {
 		return
 	}
 	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", file, "-map", "0:a:0", "-ac", "2", "-ar", "48000",
@@ -1153,36 +1120,11 @@ func TestAdvUnusualImageTypes(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "img.mkv")
 			s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.Size(ow, oh),
 				mpegserver.BitRate(20000), mpegserver.GOPSize(5), mpegserver.Audio(mpegserver.Silence()))
-			advBound(t, "encode", 60*time.Second, func() {
-				if err := s.Setup(path); err != nil {
-					t.Errorf("Setup: %v", err)
-					return
-				}
-				for i := 0; i < 3; i++ {
-					if err := s.ServeImageBlock(tc.img); err != nil {
-						t.Errorf("image %d: %v", i, err)
-						return
-					}
-				}
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			if t.Failed() {
+			if !advEncode(t, s, path, 3, func(int) error { return s.ServeImageBlock(tc.img) }) {
 				return
 			}
 			raw, rng := advDecode(t, path, ow, oh)
-			for b := 0; b < nb; b++ {
-				x := (b*ow/nb + (b+1)*ow/nb) / 2
-				o := (oh/2*ow + x) * 3
-				got, want := raw[o:o+3], advBandsRGB[b]
-				for c := range want {
-					if d := int(got[c]) - want[c]; d < -10 || d > 10 {
-						t.Errorf("band %d (range %s): decoded %v, want %v", b, rng, got, want)
-						break
-					}
-				}
-			}
+			advCheckBands(t, raw, ow, oh, nb, []int{oh / 2}, 10, "range "+rng, func(b int) [3]int { return advBandsRGB[b] })
 		})
 	}
 }
@@ -1689,42 +1631,19 @@ func TestAdvImageIgnoresSourceStride(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "img.mkv")
 	s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(sw, sh), mpegserver.SourceStride(704),
 		mpegserver.Size(ow, oh), mpegserver.BitRate(20000), mpegserver.Audio(mpegserver.Silence()))
-	advBound(t, "encode", 60*time.Second, func() {
-		if err := s.Setup(path); err != nil {
-			t.Errorf("Setup: %v", err)
-			return
+	if !advEncode(t, s, path, 3, func(int) error {
+		if err := s.ServeImageBlock(m); err != nil {
+			return fmt.Errorf("image: %w", err)
 		}
-		for i := 0; i < 3; i++ {
-			if err := s.ServeImageBlock(m); err != nil {
-				t.Errorf("image %d: %v", i, err)
-				return
-			}
-			if err := s.ServeFrameBlock(advBandFrame(mpegserver.NV12, sw, sh, 704)); err != nil {
-				t.Errorf("NV12 frame %d beside: %v", i, err)
-				return
-			}
+		if err := s.ServeFrameBlock(advBandFrame(mpegserver.NV12, sw, sh, 704)); err != nil {
+			return fmt.Errorf("NV12 frame beside: %w", err)
 		}
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	if t.Failed() {
+		return nil
+	}) {
 		return
 	}
-	raw, _ := advDecode(t, path, ow, oh)
-	for b := 0; b < nb; b++ {
-		x := (b*ow/nb + (b+1)*ow/nb) / 2
-		for _, y := range []int{2, oh / 2, oh - 3} {
-			o := (y*ow + x) * 3
-			got, want := raw[o:o+3], advBandsRGB[b]
-			for c := range want {
-				if d := int(got[c]) - want[c]; d < -8 || d > 8 {
-					t.Errorf("band %d row %d: decoded %v, want %v", b, y, got, want)
-					break
-				}
-			}
-		}
-	}
+	raw, rng := advDecode(t, path, ow, oh)
+	advCheckBands(t, raw, ow, oh, nb, []int{2, oh / 2, oh - 3}, 8, "range "+rng, func(b int) [3]int { return advBandsRGB[b] })
 }
 
 // TestAdvOddOutputSize: an output of 321×241 from NV12 640×360, with

@@ -117,10 +117,9 @@ func probeColour(t *testing.T, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// checkBands decodes the first frame of path as the stream declares it
-// (BT.601, with the range given) and compares the middle of each band
-// with the reference.
-func checkBands(t *testing.T, path string, ow, oh int, rng string, ref []byte, sw, sh int) {
+// decodeFirstFrame decodes the first frame of path to packed RGB of
+// ow × oh, with BT.601 and the range given (tv or pc).
+func decodeFirstFrame(t *testing.T, path string, ow, oh int, rng string) []byte {
 	t.Helper()
 	raw, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1",
 		"-vf", "scale=in_color_matrix=bt601:in_range="+rng+",format=rgb24", "-f", "rawvideo", "-").Output()
@@ -130,6 +129,15 @@ func checkBands(t *testing.T, path string, ow, oh int, rng string, ref []byte, s
 	if len(raw) != ow*oh*3 {
 		t.Fatalf("decoded %d bytes, want %d", len(raw), ow*oh*3)
 	}
+	return raw
+}
+
+// checkBands decodes the first frame of path as the stream declares it
+// (BT.601, with the range given) and compares the middle of each band
+// with the reference.
+func checkBands(t *testing.T, path string, ow, oh int, rng string, ref []byte, sw, sh int) {
+	t.Helper()
+	raw := decodeFirstFrame(t, path, ow, oh, rng)
 	for i := range convertBands {
 		// The middle of each band, away from chroma blending at edges.
 		mid := func(w int) int { return (i*w/len(convertBands) + (i+1)*w/len(convertBands)) / 2 }
