@@ -155,14 +155,7 @@ func (p *Pipeline) PushAudio(data []byte, size int, pts, dur time.Duration, offs
 		C.guint64(offset), C.guint64(offsetEnd))
 	runtime.KeepAlive(data)
 	runtime.KeepAlive(p.aelems)
-	switch gst.FlowReturn(ret) {
-	case gst.FlowOK:
-		return nil
-	case gst.FlowFlushing, gst.FlowEOS:
-		return ErrFlushing
-	default:
-		return fmt.Errorf("appsrc refused the samples: %s", gst.FlowReturn(ret))
-	}
+	return pushResult(gst.FlowReturn(ret), "the samples")
 }
 
 // AudioQueued is how much audio appsrc holds that has not left it.

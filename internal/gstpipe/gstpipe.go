@@ -603,15 +603,22 @@ func (p *Pipeline) Push(f Frame, pts, dur time.Duration, offset int64) error {
 	runtime.KeepAlive(f.Planes)
 	runtime.KeepAlive(p.scratch)
 	runtime.KeepAlive(p.elems)
-	switch gst.FlowReturn(ret) {
+	if gst.FlowReturn(ret) == gst.FlowNotSupported {
+		return fmt.Errorf("libyuv cannot convert pixel format %d into this stream (full range %v)", f.Format, p.full != 0)
+	}
+	return pushResult(gst.FlowReturn(ret), "the frame")
+}
+
+// pushResult is what a push into appsrc returned, as an error: nil, or
+// ErrFlushing once appsrc takes nothing more.
+func pushResult(ret gst.FlowReturn, what string) error {
+	switch ret {
 	case gst.FlowOK:
 		return nil
 	case gst.FlowFlushing, gst.FlowEOS:
 		return ErrFlushing
-	case gst.FlowNotSupported:
-		return fmt.Errorf("libyuv cannot convert pixel format %d into this stream (full range %v)", f.Format, p.full != 0)
 	default:
-		return fmt.Errorf("appsrc refused the frame: %s", gst.FlowReturn(ret))
+		return fmt.Errorf("appsrc refused %s: %s", what, ret)
 	}
 }
 
