@@ -145,24 +145,14 @@ func TestAudioOverNetworks(t *testing.T) {
 	})
 	t.Run("UDP", func(t *testing.T) {
 		t.Parallel()
-		testutil.NeedTool(t, "ffmpeg")
-		port := testutil.FreePort(t)
-		out := filepath.Join(t.TempDir(), "udp.ts")
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", fmt.Sprintf("udp://127.0.0.1:%d?timeout=2000000&fifo_size=100000", port),
-			"-map", "0", "-c", "copy", "-y", out)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		testutil.WaitUDPBound(t, port)
+		rx := testutil.StartUDP(t)
 		s := newServer(t, opts...)
-		if err := s.Setup(fmt.Sprintf("udp://127.0.0.1:%d", port)); err != nil {
+		if err := s.Setup(rx.URL()); err != nil {
 			t.Fatal(err)
 		}
 		pushFrames(t, s, n, 320, 240)
-		_ = cmd.Wait() // ends by its read time-out
-		wantTracks(t, "ffmpeg on UDP", out, "aac", 3)
+		rx.Wait(t, 60*time.Second)
+		wantTracks(t, "ffmpeg on UDP", rx.File, "aac", 3)
 	})
 	t.Run("RTSP", func(t *testing.T) {
 		t.Parallel()

@@ -1,7 +1,6 @@
 package mpegserver_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,24 +40,10 @@ func ffprobeFrames(t *testing.T, file string) (summary string, keys []int) {
 // every frame arrives, at the size asked, keyframes every GOP.
 func TestUDPOutput(t *testing.T) {
 	t.Parallel()
-	testutil.NeedTool(t, "ffmpeg")
-	port := testutil.FreePort(t)
-	out := filepath.Join(t.TempDir(), "udp.ts")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	// ffmpeg ends 2 s after the last datagram.
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", fmt.Sprintf("udp://127.0.0.1:%d?timeout=2000000&fifo_size=100000", port),
-		"-c", "copy", "-y", out)
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WaitUDPBound(t, port)
-
+	rx := testutil.StartUDP(t)
 	const n, gop = 60, 15
 	s := newServer(t, mpegserver.Size(320, 240), mpegserver.GOPSize(gop))
-	addr := fmt.Sprintf("udp://127.0.0.1:%d", port)
+	addr := rx.URL()
 	if err := s.Setup(addr); err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +58,11 @@ func TestUDPOutput(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait() // ends by its read time-out, which ffmpeg reports as an error
-	got, keys := ffprobeFrames(t, out)
+	stderr := rx.Wait(t, 60*time.Second)
+	got, keys := ffprobeFrames(t, rx.File)
 	t.Logf("%s: %s, keyframes at %v", addr, got, keys)
 	if got != fmt.Sprintf("h264,320,240,%d", n) {
-		t.Errorf("ffprobe %q, want h264,320,240,%d (ffmpeg: %s)", got, n, errb.String())
+		t.Errorf("ffprobe %q, want h264,320,240,%d (ffmpeg: %s)", got, n, stderr)
 	}
 	if !equalInts(keys, []int{0, 15, 30, 45}) {
 		t.Errorf("keyframes at %v", keys)

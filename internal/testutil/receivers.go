@@ -218,6 +218,51 @@ func (r *SRTReceiver) Wait(t testing.TB, within time.Duration) string {
 	return r.errb.String()
 }
 
+// UDPReceiver is ffmpeg listening on a free loopback UDP port and copying
+// every stream of the MPEG-TS it receives into a file; it exits 2 s
+// after the last datagram.
+type UDPReceiver struct {
+	Port int
+	File string
+	cmd  *exec.Cmd
+	done chan struct{}
+	errb strings.Builder
+}
+
+// StartUDP starts the receiver for one test. It skips without ffmpeg.
+func StartUDP(t testing.TB) *UDPReceiver {
+	t.Helper()
+	NeedTool(t, "ffmpeg")
+	r := &UDPReceiver{Port: FreePort(t), File: filepath.Join(t.TempDir(), "udp.ts"), done: make(chan struct{})}
+	r.cmd = exec.Command("ffmpeg", "-v", "error", "-i", fmt.Sprintf("udp://127.0.0.1:%d?timeout=2000000&fifo_size=100000", r.Port),
+		"-map", "0", "-c", "copy", "-y", r.File)
+	r.cmd.Stderr = &r.errb
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+	WaitUDPBound(t, r.Port)
+	return r
+}
+
+// URL is where a sender sends.
+func (r *UDPReceiver) URL() string { return fmt.Sprintf("udp://127.0.0.1:%d", r.Port) }
+
+// Wait waits for the receiver to exit (its read time-out, which ffmpeg
+// reports as an error) and returns what it printed on stderr.
+func (r *UDPReceiver) Wait(t testing.TB, within time.Duration) string {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(within):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+		t.Errorf("ffmpeg did not exit within %v after the last datagram", within)
+	}
+	return r.errb.String()
+}
+
 // WaitUDPBound waits until something on this machine has bound the UDP
 // port (a receiver is ready before the first datagram leaves).
 func WaitUDPBound(t testing.TB, port int) {
