@@ -717,7 +717,6 @@ func measure(relay *rtspserver.Server, paths []string, window time.Duration, cpu
 	return slowest, fastest, msPerFrame
 }
 
-// cpuSelf is this process's user+system CPU time in seconds.
 // serveFor serves the frames over and over with ServeFrameBlock for d,
 // and returns this process's CPU time meanwhile, in seconds, and the
 // frames served.
@@ -731,6 +730,7 @@ func serveFor(s *mpegserver.Server, fr [][]byte, d time.Duration) (cpu float64, 
 	return cpuSelf() - c0, n
 }
 
+// cpuSelf is this process's user+system CPU time in seconds.
 func cpuSelf() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
