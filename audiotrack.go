@@ -175,10 +175,13 @@ func (a *audioTrack) follow(end time.Duration) {
 		return
 	}
 	a.videoEnd = end
-	close(a.moved)
-	a.moved = make(chan struct{})
-	now := a.p.RunningTime()
-	a.startLocked(now)
+	if !a.live { // only a file's samples wait for the frames to move
+		close(a.moved)
+		a.moved = make(chan struct{})
+	}
+	if !a.started { // the clock is read once, not on every frame
+		a.startLocked(a.p.RunningTime())
+	}
 	if a.fresh && !a.gap {
 		a.lags.add(min(max(end-a.nextTime(), -a.ahead), a.ahead))
 	}
@@ -402,7 +405,9 @@ func (a *audioTrack) finish() bool {
 	defer a.mu.Unlock()
 	a.closing = true
 	if a.videoEnd > 0 {
-		a.startLocked(a.p.RunningTime())
+		if !a.started {
+			a.startLocked(a.p.RunningTime())
+		}
 		_ = a.fillLocked(a.videoEnd)
 		if a.nextTime() > a.videoEnd {
 			a.p.ClipAudio(a.videoEnd - a.delay)
