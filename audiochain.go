@@ -37,8 +37,9 @@ type audioEncoder struct {
 }
 
 // audioEncoders are, per codec, the encoders in order of preference and
-// the parser after them ("" for none). avenc_aac (FFmpeg's) first: its
-// delay is the usual AAC priming of one frame.
+// the parser after them ("" for none). voaacenc first: avenc_aac's
+// config carries an SBR extension that mediamtx misreads over RTSP
+// (docs/outputs.md). Each with its priming delay, in samples.
 var audioEncoders = map[string]struct {
 	encoders []audioEncoder
 	parser   string
@@ -67,8 +68,7 @@ const muxerMargin = 500 * time.Millisecond
 // silence fills the gap: what the video allows a late frame (lateSlots
 // periods), and no less than minAudioSlack.
 func audioSlack(c Config) time.Duration {
-	period := time.Duration(int64(c.FrameRate.Den) * int64(time.Second) / int64(c.FrameRate.Num))
-	return max(lateSlots*period, minAudioSlack)
+	return max(lateSlots*framePeriod(c.FrameRate), minAudioSlack)
 }
 
 // audioDesc is the audio part of a description: the chain from its
@@ -81,7 +81,7 @@ type audioDesc struct {
 	// videoDrainAt is the video element whose end-of-stream drains the
 	// video when a queue follows the counted parser (0: the parser).
 	videoDrainAt int
-	soft, hard   time.Duration // appsrc's queue bounds: max-time, and where ServeAudio refuses
+	hard         time.Duration // where ServeAudio refuses: twice appsrc's max-time, and a frame period
 	// delay is the first output's audio encoder's: samples are stamped
 	// that much early, so that they decode in step with the frames.
 	delay time.Duration
@@ -142,12 +142,12 @@ func (d *description) addAudio(c Config, ins []audioIn, installed func(string) b
 	a := c.Audio
 	ch := strconv.Itoa(a.channels())
 	d.audio.caps = "audio/x-raw,format=S16LE,layout=interleaved,rate=" + strconv.Itoa(a.rate()) + ",channels=" + ch
-	period := time.Duration(int64(c.FrameRate.Den) * int64(time.Second) / int64(c.FrameRate.Num))
+	period := framePeriod(c.FrameRate)
 	// As the video's: one frame period more than the frames-ahead rule
 	// allows, so the rule binds first; twice that (and a frame) is where
 	// ServeAudio refuses.
-	d.audio.soft = aheadTime(c) + 2*period
-	d.audio.hard = 2*d.audio.soft + period
+	soft := aheadTime(c) + 2*period
+	d.audio.hard = 2*soft + period
 	els := []gstpipe.Element{
 		{Factory: "appsrc", Props: []gstpipe.Prop{
 			{Name: "is-live", Value: strconv.FormatBool(d.live())},
@@ -156,7 +156,7 @@ func (d *description) addAudio(c Config, ins []audioIn, installed func(string) b
 			{Name: "block", Value: "false"},
 			{Name: "max-bytes", Value: "0"},
 			{Name: "max-buffers", Value: "0"},
-			{Name: "max-time", Value: strconv.FormatInt(int64(d.audio.soft), 10)},
+			{Name: "max-time", Value: strconv.FormatInt(int64(soft), 10)},
 			{Name: "min-percent", Value: "90"},
 		}},
 		{Factory: "capsfilter", Props: []gstpipe.Prop{{Name: "caps", Value: d.audio.caps}}},
@@ -179,8 +179,7 @@ func (d *description) addAudio(c Config, ins []audioIn, installed func(string) b
 				Value: strconv.FormatInt(int64(audioSlack(c)+muxerMargin), 10)})
 		}
 		if several {
-			els = append(els, branchQueue(o.out.facts().network),
-				gstpipe.Element{Factory: "errorignore", Props: []gstpipe.Prop{{Name: "convert-to", Value: "ok"}}})
+			els = append(els, branchHead(o.out.facts().network)...)
 		} else {
 			els = append(els, trackQueue(c))
 			d.audio.drainAt = j.First

@@ -182,8 +182,7 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 	for i := range d.outputs {
 		o := &d.outputs[i]
 		o.first = len(d.elements)
-		d.elements = append(d.elements, branchQueue(o.out.facts().network),
-			gstpipe.Element{Factory: "errorignore", Props: []gstpipe.Prop{{Name: "convert-to", Value: "ok"}}})
+		d.elements = append(d.elements, branchHead(o.out.facts().network)...)
 		if strings.HasSuffix(enc.After.Factory, "parse") {
 			// A parser of its own in each branch gives each output the
 			// stream format it takes (MP4, Matroska and FLV want avc or
@@ -201,17 +200,19 @@ func compile(c Config, installed func(string) bool, skip ...string) (description
 	return d, nil
 }
 
-// branchQueue is the queue at the head of an output's branch. An output
-// sent over a network that falls behind loses its oldest frames after two
-// seconds rather than hold the encoder (and a record) back; a file waits.
-func branchQueue(network bool) gstpipe.Element {
+// branchHead is the head of an output's branch after a tee (the video's
+// or the audio's): a queue, then errorignore. An output sent over a
+// network that falls behind loses its oldest buffers after two seconds
+// rather than hold the encoder (and a record) back; a file waits.
+func branchHead(network bool) []gstpipe.Element {
 	q := []gstpipe.Prop{{Name: "max-size-buffers", Value: "0"}, {Name: "max-size-bytes", Value: "0"}}
 	if network {
 		q = append(q, gstpipe.Prop{Name: "max-size-time", Value: "2000000000"}, gstpipe.Prop{Name: "leaky", Value: "downstream"})
 	} else {
 		q = append(q, gstpipe.Prop{Name: "max-size-time", Value: "0"})
 	}
-	return gstpipe.Element{Factory: "queue", Props: q}
+	return []gstpipe.Element{{Factory: "queue", Props: q},
+		{Factory: "errorignore", Props: []gstpipe.Prop{{Name: "convert-to", Value: "ok"}}}}
 }
 
 // videoCaps are appsrc's caps and the caps the encoder takes. The matrix

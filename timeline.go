@@ -44,8 +44,13 @@ func (t *timeline) at(k int64) time.Duration {
 	return t.origin + time.Duration(q)
 }
 
+// framePeriod is one frame's duration at rate r.
+func framePeriod(r Rational) time.Duration {
+	return time.Duration(uint64(r.Den) * uint64(time.Second) / uint64(r.Num))
+}
+
 func (t *timeline) period() time.Duration {
-	return time.Duration(uint64(t.rate.Den) * uint64(time.Second) / uint64(t.rate.Num))
+	return framePeriod(t.rate)
 }
 
 // next is the timestamp the next frame gets if it is on time.
