@@ -1,6 +1,7 @@
 package mpegserver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -75,18 +76,16 @@ func Audio(a AudioConfig) Option { return func(c *Config) { c.Audio = a } }
 // on says whether the stream has an audio track.
 func (a AudioConfig) on() bool { return a.Source != NoAudio }
 
-func (a AudioConfig) rate() int     { return orDefault(a.Rate, DefaultAudioRate) }
-func (a AudioConfig) channels() int { return orDefault(a.Channels, DefaultAudioChannels) }
-func (a AudioConfig) bitRate() int  { return orDefault(a.BitRate, DefaultAudioBitRate) }
+func (a AudioConfig) rate() int     { return cmp.Or(a.Rate, DefaultAudioRate) }
+func (a AudioConfig) channels() int { return cmp.Or(a.Channels, DefaultAudioChannels) }
+func (a AudioConfig) bitRate() int  { return cmp.Or(a.BitRate, DefaultAudioBitRate) }
 
 // frameBytes is the size of one sample of every channel.
 func (a AudioConfig) frameBytes() int { return 2 * a.channels() }
 
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
+// duration is how long samples of this track's layout last.
+func (a AudioConfig) duration(pcm []byte) time.Duration {
+	return samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate())
 }
 
 // validate says what is wrong with the audio settings, nil if nothing.
@@ -163,7 +162,7 @@ func (a AudioConfig) check(pcm []byte) error {
 		return fmt.Errorf("%w: audio: %d bytes is not a whole number of samples (%d bytes each: S16LE × %d channels)",
 			ErrFrameSize, n, a.frameBytes(), a.channels())
 	}
-	if d := samplesDuration(int64(len(pcm)/a.frameBytes()), a.rate()); d > maxAudioChunk {
+	if d := a.duration(pcm); d > maxAudioChunk {
 		return fmt.Errorf("%w: audio: %v of samples in one call; serve at most %v at a time", ErrFrameSize, d, maxAudioChunk)
 	}
 	return nil
@@ -194,9 +193,8 @@ func (a *sessionAudio) serve(ctx context.Context, pcm []byte, blocking bool) err
 	s.mu.Lock()
 	st, refusal, trial := s.st, s.refusal, s.trial
 	s.mu.Unlock()
-	c := s.cfg.Audio
 	drop := func() error {
-		return a.drops.dropFor(ctx, blocking, s.closing, samplesDuration(int64(len(pcm)/c.frameBytes()), c.rate()))
+		return a.drops.dropFor(ctx, blocking, s.closing, s.cfg.Audio.duration(pcm))
 	}
 	switch {
 	case refusal != nil:

@@ -289,8 +289,7 @@ func stopped(e env, ctx context.Context) bool {
 // check refuses flags that would have no effect in this mode, and bad
 // values; it returns the input's pixel format.
 func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, error) {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	set := given(fs)
 	if *pf.input == "" {
 		return 0, usagef("--input is empty: want testsrc, -, or a video file or URL")
 	}
@@ -298,12 +297,12 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, er
 	if err != nil {
 		return 0, usagef("--pix-fmt %q: want one of %s", *pf.pixFmt, strings.Join(mpegserver.PixelFormatNames(), ", "))
 	}
-	if given["pix-fmt"] && *pf.input != "-" {
+	if set["pix-fmt"] && *pf.input != "-" {
 		return 0, usagef("--pix-fmt is the format of raw frames on standard input; it has no effect with --input %s", *pf.input)
 	}
 	if addr != "" {
 		for _, f := range []string{"listen", "path", "http", "http-public"} {
-			if given[f] {
+			if set[f] {
 				return 0, usagef("--%s is for the embedded server, which runs only without ADDRESS; it has no effect with %s", f, mpegserver.Redact(addr))
 			}
 		}
@@ -313,7 +312,7 @@ func (pf *pushFlags) check(fs *flagSet, addr string) (mpegserver.PixelFormat, er
 	if *pf.duration < 0 || *pf.frames < 0 {
 		return 0, usagef("--duration and --frames must not be negative")
 	}
-	if err := pf.audio.check(given); err != nil {
+	if err := pf.audio.check(set); err != nil {
 		return 0, err
 	}
 	return pix, nil
