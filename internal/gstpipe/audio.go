@@ -58,18 +58,9 @@ func (p *Pipeline) buildAudio(s Spec) error {
 	if err := audioSpecError(s); err != nil {
 		return err
 	}
-	for _, ed := range s.Audio {
-		e, err := newElement(ed)
-		if e != nil {
-			if aerr := p.pipe.Add(e); aerr != nil {
-				dropRef(e.Object.InitiallyUnowned.Object)
-				return fmt.Errorf("adding %s: %v", ed.Factory, aerr)
-			}
-			p.aelems = append(p.aelems, e)
-		}
-		if err != nil {
-			return err
-		}
+	var err error
+	if p.aelems, err = p.addElements(s.Audio); err != nil {
+		return err // Release drops what was made
 	}
 	shared := s.AudioJoins[0].First
 	if err := linkChain(p.aelems[:shared]); err != nil {
@@ -215,27 +206,9 @@ func (p *Pipeline) replaceAudioJoin(k int, elems []Element, into *gst.Element) (
 	if len(elems) != j.End-j.First || len(elems) == 0 {
 		return nil, fmt.Errorf("gstpipe: the audio of branch %d has %d elements, not %d", k, j.End-j.First, len(elems))
 	}
-	var fresh []*gst.Element
-	for _, ed := range elems {
-		e, err := newElement(ed)
-		if e != nil {
-			if aerr := p.pipe.Add(e); aerr != nil {
-				dropRef(e.Object.InitiallyUnowned.Object)
-				return fresh, fmt.Errorf("adding %s: %v", ed.Factory, aerr)
-			}
-			fresh = append(fresh, e)
-		}
-		if err != nil {
-			return fresh, err
-		}
-	}
-	if err := linkChain(fresh); err != nil {
+	fresh, err := p.addElements(elems)
+	if err != nil {
 		return fresh, err
 	}
-	cp := C.CString(j.Pad)
-	defer C.free(unsafe.Pointer(cp))
-	if C.ms_link_into(elemPtr(fresh[len(fresh)-1]), elemPtr(into), cp) == 0 {
-		return fresh, fmt.Errorf("cannot link the audio into %s", into.GetName())
-	}
-	return fresh, nil
+	return fresh, p.linkJoin(fresh[0], fresh[1:], into, j.Pad)
 }

@@ -332,6 +332,27 @@ func linkChain(elems []*gst.Element) error {
 	return nil
 }
 
+// addElements makes eds' elements and adds them to the pipeline, in order.
+// What was made is returned even on error, for the caller to remove or
+// release (an element the pipeline refused is released here).
+func (p *Pipeline) addElements(eds []Element) ([]*gst.Element, error) {
+	var made []*gst.Element
+	for _, ed := range eds {
+		e, err := newElement(ed)
+		if e != nil {
+			if aerr := p.pipe.Add(e); aerr != nil {
+				dropRef(e.Object.InitiallyUnowned.Object)
+				return made, fmt.Errorf("adding %s: %v", ed.Factory, aerr)
+			}
+			made = append(made, e)
+		}
+		if err != nil {
+			return made, err
+		}
+	}
+	return made, nil
+}
+
 // newElement makes an element and sets its properties; on a property
 // error the element is returned too, for the caller to release.
 func newElement(ed Element) (*gst.Element, error) {
@@ -749,7 +770,7 @@ func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 			_ = p.pipe.Remove(chain[i])
 		}
 	}
-	fresh := make([]*gst.Element, 0, len(elems))
+	var fresh []*gst.Element
 	var afresh []*gst.Element
 	fail := func(err error) error {
 		for _, e := range append(fresh, afresh...) {
@@ -759,18 +780,9 @@ func (p *Pipeline) ReplaceBranch(k int, elems, audio []Element) error {
 		}
 		return err
 	}
-	for _, ed := range elems {
-		e, err := newElement(ed)
-		if e != nil {
-			if aerr := p.pipe.Add(e); aerr != nil {
-				dropRef(e.Object.InitiallyUnowned.Object)
-				return fail(fmt.Errorf("adding %s: %v", ed.Factory, aerr))
-			}
-			fresh = append(fresh, e)
-		}
-		if err != nil {
-			return fail(err)
-		}
+	var err error
+	if fresh, err = p.addElements(elems); err != nil {
+		return fail(err)
 	}
 	if err := linkChain(fresh); err != nil {
 		return fail(err)
