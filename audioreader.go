@@ -73,16 +73,10 @@ func OpenAudioReader(ctx context.Context, source string, cfg AudioReaderConfig) 
 	r := &AudioReader{uri: shown, cfg: cfg, frame: a.frameBytes(), p: p}
 	dl, _ := ctx.Deadline()
 	first, err := p.Pull(time.Until(dl), ctx.Done())
-	switch {
-	case err == nil && first == nil:
+	if err == nil && first == nil {
 		err = fmt.Errorf("%w: %s ended before its first samples", ErrNoAudio, shown)
-	case errors.Is(err, gstpipe.ErrPullCancelled) && errors.Is(ctx.Err(), context.DeadlineExceeded),
-		errors.Is(err, gstpipe.ErrReadTimeout):
-		err = fmt.Errorf("%w: no samples from %s within %v", ErrUnreachable, shown, cfg.OpenTimeout)
-	case errors.Is(err, gstpipe.ErrPullCancelled):
-		err = ctx.Err()
-	case err != nil:
-		err = sourceError(shown, m.Live, err)
+	} else {
+		err = pullFailure(ctx, err, true, "samples", shown, cfg.OpenTimeout, func(err error) error { return sourceError(shown, m.Live, err) })
 	}
 	if err != nil {
 		p.Close()
@@ -114,14 +108,8 @@ func (r *AudioReader) ReadContext(ctx context.Context, p []byte) (int, error) {
 	for len(r.rest) == 0 {
 		s, err := r.p.Pull(r.cfg.ReadTimeout, ctx.Done())
 		switch {
-		case errors.Is(err, gstpipe.ErrReaderClosed):
-			return 0, ErrClosed
-		case errors.Is(err, gstpipe.ErrPullCancelled):
-			return 0, ctx.Err()
-		case errors.Is(err, gstpipe.ErrReadTimeout):
-			return 0, fmt.Errorf("%w: no samples from %s for %v", ErrStalled, r.uri, r.cfg.ReadTimeout)
 		case err != nil:
-			return 0, sourceError(r.uri, false, err)
+			return 0, pullFailure(ctx, err, false, "samples", r.uri, r.cfg.ReadTimeout, func(err error) error { return sourceError(r.uri, false, err) })
 		case s == nil:
 			return 0, io.EOF
 		}

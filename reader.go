@@ -91,21 +91,13 @@ func OpenReader(ctx context.Context, source string, cfg ReaderConfig) (*Reader, 
 	dl, _ := ctx.Deadline()
 	first, err := p.Pull(time.Until(dl), ctx.Done())
 	if err == nil && first == nil {
-		err = io.EOF
+		err = fmt.Errorf("%w: %s ended before its first frame", ErrNoVideo, shown)
+	} else {
+		err = pullFailure(ctx, err, true, "frame", shown, cfg.OpenTimeout, r.readError)
 	}
 	if err != nil {
 		p.Close()
-		switch {
-		case errors.Is(err, gstpipe.ErrPullCancelled) && errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return nil, fmt.Errorf("%w: no frame from %s within %v", ErrUnreachable, shown, cfg.OpenTimeout)
-		case errors.Is(err, gstpipe.ErrPullCancelled):
-			return nil, ctx.Err()
-		case errors.Is(err, gstpipe.ErrReadTimeout):
-			return nil, fmt.Errorf("%w: no frame from %s within %v", ErrUnreachable, shown, cfg.OpenTimeout)
-		case errors.Is(err, io.EOF):
-			return nil, fmt.Errorf("%w: %s ended before its first frame", ErrNoVideo, shown)
-		}
-		return nil, r.readError(err)
+		return nil, err
 	}
 	r.pending, r.w, r.h = first, first.Width, first.Height
 	// Later frames keep this size even if the source changes its own.
@@ -133,6 +125,28 @@ func readerTimeouts(open, read *time.Duration) error {
 
 // readError names the source and says what kind of failure it was.
 func (r *Reader) readError(err error) error { return sourceError(Redact(r.src.URI), r.src.Live, err) }
+
+// pullFailure is what a reader's failed pull means (nil when err is):
+// what says what was waited for ("frame", "samples"), shown the source,
+// wait how long it was waited for. Opening, a pull that times out (or
+// whose ctx reaches its deadline) finds the source unreachable; later, a
+// time-out is a stall. Any other failure is other's to name.
+func pullFailure(ctx context.Context, err error, opening bool, what, shown string, wait time.Duration, other func(error) error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gstpipe.ErrReaderClosed):
+		return ErrClosed
+	case opening && (errors.Is(err, gstpipe.ErrReadTimeout) ||
+		errors.Is(err, gstpipe.ErrPullCancelled) && errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		return fmt.Errorf("%w: no %s from %s within %v", ErrUnreachable, what, shown, wait)
+	case errors.Is(err, gstpipe.ErrPullCancelled):
+		return ctx.Err()
+	case errors.Is(err, gstpipe.ErrReadTimeout):
+		return fmt.Errorf("%w: no %s from %s for %v", ErrStalled, what, shown, wait)
+	}
+	return other(err)
+}
 
 // sourceError names a source (shown, redacted) and says what kind of
 // failure a reader's error is.
@@ -205,14 +219,8 @@ func (r *Reader) ReadContext(ctx context.Context, frame []byte) error {
 		var err error
 		s, err = r.p.Pull(r.cfg.ReadTimeout, ctx.Done())
 		switch {
-		case errors.Is(err, gstpipe.ErrReaderClosed):
-			return ErrClosed
-		case errors.Is(err, gstpipe.ErrPullCancelled):
-			return ctx.Err()
-		case errors.Is(err, gstpipe.ErrReadTimeout):
-			return fmt.Errorf("%w: no frame from %s for %v", ErrStalled, Redact(r.src.URI), r.cfg.ReadTimeout)
 		case err != nil:
-			return r.readError(err)
+			return pullFailure(ctx, err, false, "frame", Redact(r.src.URI), r.cfg.ReadTimeout, r.readError)
 		case s == nil && r.src.Live:
 			return fmt.Errorf("%w: %s ended the stream", ErrDisconnected, Redact(r.src.URI))
 		case s == nil:
