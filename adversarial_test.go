@@ -852,22 +852,7 @@ func TestAdvSetParameterWhileStreaming(t *testing.T) {
 	wantTracks(t, "file", file, "aac", float64(n)/30)
 	// The next Setup has the new layout, and no track.
 	file2 := filepath.Join(t.TempDir(), "b.mp4")
-	advBound(t, "second stream", 60*time.Second, func() {
-		if err := s.Setup(file2); err != nil {
-			t.Errorf("Setup: %v", err)
-			return
-		}
-		for i := 0; i < 10; i++ {
-			if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 320, 200, i)); err != nil {
-				t.Errorf("frame %d: %v", i, err)
-				return
-			}
-		}
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	if t.Failed() {
+	if !advEncode(t, s, file2, 10, func(i int) error { return s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 320, 200, i)) }) {
 		return
 	}
 	if got, _ := ffprobeFrames(t, file2); got != "h264,160,120,10" {
@@ -1304,26 +1289,14 @@ func TestAdvNetworkOutputsWithCameraFormats(t *testing.T) {
 		srv := testutil.StartRTMP(t)
 		s := newServer(t, mpegserver.SourceFormat(mpegserver.YUYV422), mpegserver.SourceSize(640, 480), mpegserver.Size(320, 240),
 			mpegserver.GOPSize(15), mpegserver.Audio(mpegserver.Samples(44100, 2)))
-		advBound(t, "stream", 60*time.Second, func() {
-			if err := s.Setup(srv.URL + "/cam"); err != nil {
-				t.Errorf("Setup: %v", err)
-				return
-			}
-			if err := s.ServeAudioBlock(make([]byte, 44100*2*4)); err != nil { // 2 s
-				t.Errorf("audio: %v", err)
-				return
-			}
-			for i := 0; i < n; i++ {
-				if err := s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i)); err != nil {
-					t.Errorf("frame %d: %v", i, err)
-					return
+		if !advEncode(t, s, srv.URL+"/cam", n, func(i int) error {
+			if i == 0 {
+				if err := s.ServeAudioBlock(make([]byte, 44100*2*4)); err != nil { // 2 s
+					return fmt.Errorf("audio: %w", err)
 				}
 			}
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-		if t.Failed() {
+			return s.ServeFrameBlock(advFrame(mpegserver.YUYV422, 640, 480, i))
+		}) {
 			return
 		}
 		srv.WaitLog(t, "deleteStream", 2, 10*time.Second)
@@ -1337,22 +1310,7 @@ func TestAdvNetworkOutputsWithCameraFormats(t *testing.T) {
 		pl := filepath.Join(t.TempDir(), "live.m3u8")
 		s := newServer(t, mpegserver.SourceFormat(mpegserver.NV12), mpegserver.SourceSize(640, 360), mpegserver.Size(320, 240),
 			mpegserver.GOPSize(30), mpegserver.Audio(mpegserver.Silence()), mpegserver.PlaylistLength(100))
-		advBound(t, "stream", 60*time.Second, func() {
-			if err := s.Setup(pl); err != nil {
-				t.Errorf("Setup: %v", err)
-				return
-			}
-			for i := 0; i < n; i++ {
-				if err := s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)); err != nil {
-					t.Errorf("frame %d: %v", i, err)
-					return
-				}
-			}
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-		if t.Failed() {
+		if !advEncode(t, s, pl, n, func(i int) error { return s.ServeFrameBlock(advFrame(mpegserver.NV12, 640, 360, i)) }) {
 			return
 		}
 		tr := probeTracks(t, pl)
