@@ -163,9 +163,47 @@ func waitListening(addr string) error {
 type SRTReceiver struct {
 	Port int
 	File string
+	receiver
+}
+
+// receiver is a receiving process run for one test.
+type receiver struct {
 	cmd  *exec.Cmd
-	done chan struct{}
+	done chan struct{} // closed when it has exited
 	errb strings.Builder
+}
+
+// start starts cmd, which ends when the test does at the latest; then
+// when set runs once it has exited.
+func (r *receiver) start(t testing.TB, cmd *exec.Cmd, then func()) {
+	t.Helper()
+	r.cmd, r.done = cmd, make(chan struct{})
+	r.cmd.Stderr = &r.errb
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = r.cmd.Wait()
+		if then != nil {
+			then()
+		}
+		close(r.done)
+	}()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+}
+
+// wait waits for the process to exit by itself (after what, said in the
+// error when it does not within the bound) and returns its stderr.
+func (r *receiver) wait(t testing.TB, within time.Duration, after string) string {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(within):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+		t.Errorf("%s did not exit within %v after %s", filepath.Base(r.cmd.Path), within, after)
+	}
+	return r.errb.String()
 }
 
 // StartSRT starts the receiver for one test. It skips when srt-tools is
@@ -180,20 +218,16 @@ func StartSRT(t testing.TB, query string) *SRTReceiver {
 func StartSRTOn(t testing.TB, port int, query string) *SRTReceiver {
 	t.Helper()
 	NeedTool(t, "srt-live-transmit")
-	r := &SRTReceiver{Port: port, File: filepath.Join(t.TempDir(), "srt.ts"), done: make(chan struct{})}
+	r := &SRTReceiver{Port: port, File: filepath.Join(t.TempDir(), "srt.ts")}
 	f, err := os.Create(r.File)
 	if err != nil {
 		t.Fatal(err)
 	}
 	uri := fmt.Sprintf("srt://127.0.0.1:%d?mode=listener%s", r.Port, query)
 	// -a:no: exit once the caller has gone, with the file complete.
-	r.cmd = exec.Command("srt-live-transmit", "-a:no", "-q", uri, "file://con")
-	r.cmd.Stdout, r.cmd.Stderr = f, &r.errb
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = r.cmd.Wait(); f.Close(); close(r.done) }()
-	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+	cmd := exec.Command("srt-live-transmit", "-a:no", "-q", uri, "file://con")
+	cmd.Stdout = f
+	r.start(t, cmd, func() { f.Close() })
 	WaitUDPBound(t, r.Port)
 	return r
 }
@@ -208,14 +242,7 @@ func (r *SRTReceiver) Kill() {
 // it printed on stderr.
 func (r *SRTReceiver) Wait(t testing.TB, within time.Duration) string {
 	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(within):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-		t.Errorf("srt-live-transmit did not exit within %v after the caller left", within)
-	}
-	return r.errb.String()
+	return r.wait(t, within, "the caller left")
 }
 
 // UDPReceiver is ffmpeg listening on a free loopback UDP port and copying
@@ -224,24 +251,16 @@ func (r *SRTReceiver) Wait(t testing.TB, within time.Duration) string {
 type UDPReceiver struct {
 	Port int
 	File string
-	cmd  *exec.Cmd
-	done chan struct{}
-	errb strings.Builder
+	receiver
 }
 
 // StartUDP starts the receiver for one test. It skips without ffmpeg.
 func StartUDP(t testing.TB) *UDPReceiver {
 	t.Helper()
 	NeedTool(t, "ffmpeg")
-	r := &UDPReceiver{Port: FreePort(t), File: filepath.Join(t.TempDir(), "udp.ts"), done: make(chan struct{})}
-	r.cmd = exec.Command("ffmpeg", "-v", "error", "-i", fmt.Sprintf("udp://127.0.0.1:%d?timeout=2000000&fifo_size=100000", r.Port),
-		"-map", "0", "-c", "copy", "-y", r.File)
-	r.cmd.Stderr = &r.errb
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+	r := &UDPReceiver{Port: FreePort(t), File: filepath.Join(t.TempDir(), "udp.ts")}
+	r.start(t, exec.Command("ffmpeg", "-v", "error", "-i", fmt.Sprintf("udp://127.0.0.1:%d?timeout=2000000&fifo_size=100000", r.Port),
+		"-map", "0", "-c", "copy", "-y", r.File), nil)
 	WaitUDPBound(t, r.Port)
 	return r
 }
@@ -253,14 +272,7 @@ func (r *UDPReceiver) URL() string { return fmt.Sprintf("udp://127.0.0.1:%d", r.
 // reports as an error) and returns what it printed on stderr.
 func (r *UDPReceiver) Wait(t testing.TB, within time.Duration) string {
 	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(within):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-		t.Errorf("ffmpeg did not exit within %v after the last datagram", within)
-	}
-	return r.errb.String()
+	return r.wait(t, within, "the last datagram")
 }
 
 // WaitUDPBound waits until something on this machine has bound the UDP
