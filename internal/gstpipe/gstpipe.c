@@ -262,16 +262,47 @@ void ms_nosync(GstElement *pipe) {
 	gst_iterator_free(it);
 }
 
-static void ms_need_data(GstAppSrc *src, guint length, gpointer h) { goMsFlow((uintptr_t)h, 0); }
-static void ms_enough_data(GstAppSrc *src, gpointer h) { goMsFlow((uintptr_t)h, 1); }
+// MsFlow is one appsrc's last reported state. need-data fires on the
+// streaming thread for nearly every frame; a call into Go from a thread
+// Go did not start binds it a P until the scheduler's monitor takes it
+// back, so only changes cross into Go. The lock keeps the changes in
+// order: enough-data runs on the pushing thread, need-data on the
+// streaming thread.
+typedef struct {
+	GMutex mu;
+	int enough;
+	uintptr_t h;
+} MsFlow;
 
-// ms_flow_callbacks reports appsrc's need-data / enough-data to the Go
-// function behind handle h (a runtime/cgo.Handle).
+static void ms_flow_set(MsFlow *f, int enough) {
+	g_mutex_lock(&f->mu);
+	if (f->enough != enough) {
+		f->enough = enough;
+		goMsFlow(f->h, enough);
+	}
+	g_mutex_unlock(&f->mu);
+}
+
+static void ms_need_data(GstAppSrc *src, guint length, gpointer f) { ms_flow_set(f, 0); }
+static void ms_enough_data(GstAppSrc *src, gpointer f) { ms_flow_set(f, 1); }
+
+static void ms_flow_free(gpointer p) {
+	MsFlow *f = p;
+	g_mutex_clear(&f->mu);
+	g_free(f);
+}
+
+// ms_flow_callbacks reports appsrc's changes between need-data and
+// enough-data to the Go function behind handle h (a runtime/cgo.Handle),
+// which starts out told "need data".
 void ms_flow_callbacks(GstElement *e, uintptr_t h) {
 	GstAppSrcCallbacks cb = {0};
 	cb.need_data = ms_need_data;
 	cb.enough_data = ms_enough_data;
-	gst_app_src_set_callbacks(GST_APP_SRC(e), &cb, (gpointer)h, NULL);
+	MsFlow *f = g_new0(MsFlow, 1);
+	g_mutex_init(&f->mu);
+	f->h = h;
+	gst_app_src_set_callbacks(GST_APP_SRC(e), &cb, f, ms_flow_free);
 }
 
 // ms_running_time is the pipeline's running time now: clock time minus base

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -148,5 +149,72 @@ func TestReleaseFreesWithoutGC(t *testing.T) {
 	}
 	if after := fds(); after > before {
 		t.Errorf("open file descriptors grew from %d to %d over 40 cycles without GC", before, after)
+	}
+}
+
+// TestFlowReportsChanges: appsrc signals enough-data for every frame pushed
+// past its bound and (asking at 50%) need-data for nearly every frame it
+// hands on, but Go hears only the changes, in order: enough first (Go
+// starts out "need data"), then alternating.
+func TestFlowReportsChanges(t *testing.T) {
+	var mu sync.Mutex
+	var got []bool
+	last := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) == 0 {
+			return 0, false
+		}
+		return len(got), got[len(got)-1]
+	}
+	spec := Spec{Elements: []Element{
+		{Factory: "appsrc", Props: []Prop{{Name: "format", Value: "time"}, {Name: "block", Value: "false"},
+			{Name: "max-buffers", Value: "4"}, {Name: "min-percent", Value: "50"}, {Name: "max-bytes", Value: "0"}, {Name: "max-time", Value: "0"}}},
+		// 5 ms a frame: a burst of pushes outruns it and fills the queue.
+		{Factory: "identity", Props: []Prop{{Name: "sleep-time", Value: "5000"}}},
+		{Factory: "fakesink"}},
+		SourceCaps: caps, CountAt: 1, PoolBuffers: 4}
+	p, err := Build(spec, func(enough bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, enough)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	if err := p.Start(func(Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	f := rgbFrame(64, 48)
+	const bursts, per = 5, 10
+	for b := 0; b < bursts; b++ {
+		for i := 0; i < per; i++ {
+			k := int64(b*per + i)
+			if err := p.Push(f, time.Duration(k)*time.Second/30, time.Second/30, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The burst filled the queue; wait for appsrc to ask again.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if n, enough := last(); n > 0 && !enough {
+				break
+			}
+			if time.Now().After(deadline) {
+				mu.Lock()
+				t.Fatalf("burst %d: no need-data reported within 10 s; reports %v", b, got)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d frames in %d bursts, %d reports: %v", bursts*per, bursts, len(got), got)
+	if len(got) != 2*bursts {
+		t.Errorf("%d reports, want %d (one enough, one need a burst): %v", len(got), 2*bursts, got)
+	}
+	for i, enough := range got {
+		if want := i%2 == 0; enough != want {
+			t.Fatalf("report %d is enough=%v, want %v: %v", i, enough, want, got)
+		}
 	}
 }
