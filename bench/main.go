@@ -659,7 +659,9 @@ func figScale() []scaleStep {
 	fr := frames(size{640, 360}, 90)
 	var steps []scaleStep
 	libOK, ffOK := true, true
-	for _, n := range []int{1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20} {
+	// Single steps from 8 up: where the counts end, a step of two is
+	// 15% of the count, too coarse for a 1.2× goal.
+	for _, n := range []int{1, 2, 4, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20} {
 		if !libOK && !ffOK {
 			break
 		}
@@ -811,7 +813,10 @@ func scaleFFmpeg(n int, fr [][]byte, window time.Duration) (float64, float64, fl
 		paths[k] = fmt.Sprintf("f%d", k)
 		cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-re", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360",
 			"-r", "30", "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30", "-bf", "0",
-			"-b:v", "2097k", "-pix_fmt", "yuv420p", "-f", "rtsp", "-rtsp_transport", "tcp", relay.URL(paths[k]))
+			"-b:v", "2097k",
+			// The library's rate control and scene cuts (x264enc's pass=cbr:
+			// VBV at the bit rate over 600 ms; scenecut=0).
+			"-maxrate", "2097k", "-bufsize", "1258k", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "rtsp", "-rtsp_transport", "tcp", relay.URL(paths[k]))
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			log.Fatal(err)

@@ -140,10 +140,10 @@ func (r *report) markdown(chart string) string {
 	}
 	if len(r.scale) > 0 {
 		w("## 5. Scale\n\n")
-		w("N concurrent 640×360 streams at 30 fps with default settings (x264 veryfast, zerolatency) to the embedded server, in one process; against N ffmpeg processes publishing the same frames with the same settings. ")
+		w("N concurrent 640×360 streams at 30 fps with default settings (x264 veryfast, zerolatency) to the embedded server, in one process; against N ffmpeg processes publishing the same frames with the same settings (rate control included: `-maxrate` and `-bufsize` as x264enc's pass=cbr sets them, and no scene cuts). ")
 		w("Every producer delivers one frame each 1/30 s, as a camera does (the library's with ServeFrameContext, ffmpeg's through `-re`). ")
 		w("Each stream's rate is counted at the server over a %s window after an 8 s warm-up; the table gives the slowest and fastest stream, and the CPU time per delivered frame over the window (publishers and the relay together, which is the same in both). ", r.scaleWindow)
-		w("A stream holds real time when it delivers 29.5 to 30.5 fps: slower is falling behind, faster is catching up a backlog. Each tool is stepped up until it fails; a step that fails is measured once more first (marked ²), for either tool alike, so that one load spike from elsewhere on this shared machine does not end a count.\n\n")
+		w("A stream holds real time when it delivers 29.5 to 30.5 fps: slower is falling behind, faster is catching up a backlog. Each tool is stepped up until it fails, by one stream from 8 on; a step that fails is measured once more first (marked ²), for either tool alike, so that one load spike from elsewhere on this shared machine does not end a count.\n\n")
 		w("**Goal:** hold at least 1.2 × as many real-time streams as ffmpeg processes do.\n\n")
 		w("| streams | library streams (fps) | CPU per frame | ffmpeg processes (fps) | CPU per frame |\n|---|---|---|---|---|\n")
 		libMax, ffMax := 0, 0
