@@ -413,6 +413,13 @@ void ms_forward_messages(GstElement *pipe) {
 	g_object_set(pipe, "message-forward", TRUE, NULL);
 }
 
+// ms_bus_fd is the bus's file descriptor, readable while messages wait.
+int ms_bus_fd(GstBus *bus) {
+	GPollFD pfd;
+	gst_bus_get_pollfd(bus, &pfd);
+	return pfd.fd;
+}
+
 // ms_bus_wake posts a message that wakes a waiting ms_bus_pop. It has no
 // source object, so it holds no reference to the pipeline.
 void ms_bus_wake(GstBus *bus) {

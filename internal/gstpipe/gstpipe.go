@@ -191,6 +191,7 @@ type Pipeline struct {
 	samples    map[int]cgo.Handle // appsink handlers by element index (OnSamples)
 	handles    []cgo.Handle       // every sample handle made, deleted at Release
 	stop       chan struct{}
+	bw         *busWait // the watcher's wait, from Start
 	busDone    chan struct{}
 	watching   bool // the bus watcher runs (Start was called)
 
@@ -477,7 +478,11 @@ func (p *Pipeline) Start(onEvent func(Event)) error {
 	if p.released {
 		return errors.New("pipeline already released")
 	}
-	p.watching = true
+	w, err := newBusWait(p.bus)
+	if err != nil {
+		return err
+	}
+	p.watching, p.bw = true, w
 	go p.watch(onEvent)
 	if err := p.pipe.SetState(gst.StatePlaying); err != nil {
 		return fmt.Errorf("cannot start pipeline: %v", err)
@@ -488,15 +493,11 @@ func (p *Pipeline) Start(onEvent func(Event)) error {
 func (p *Pipeline) watch(onEvent func(Event)) {
 	defer close(p.busDone)
 	for {
-		select {
-		case <-p.stop:
+		ev, ok := p.bw.next(p.bus, p.stop)
+		if !ok {
 			return
-		default:
 		}
-		// The timeout bounds how long a stop can go unnoticed if the
-		// wake-up message is lost.
-		ev, ok := popBus(p.bus, 200*time.Millisecond)
-		if !ok || ev.Kind == eventOther || ev.Kind == EventDrained && !p.drainedAll(ev.Source) {
+		if ev.Kind == eventOther || ev.Kind == EventDrained && !p.drainedAll(ev.Source) {
 			continue
 		}
 		if ev.Kind == EventEOS {
@@ -541,8 +542,10 @@ func (p *Pipeline) Release() {
 	if p.watching {
 		// Wake the watcher before stopping the pipeline: a bus in NULL
 		// state drops posted messages, and the watcher would sleep out
-		// its poll timeout (this cost every Close 200 ms).
+		// its poll timeout (this cost every Close 200 ms). Where it waits
+		// in Go's poller, closing its descriptor also ends the wait.
 		C.ms_bus_wake(p.bus)
+		p.bw.close()
 		<-p.busDone
 	}
 	_ = p.pipe.SetState(gst.StateNull)

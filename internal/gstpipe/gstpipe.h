@@ -50,6 +50,7 @@ typedef struct {
 GstBus *ms_pipeline_bus(GstElement *pipe);
 int ms_bus_pop(GstBus *bus, GstClockTime timeout, MsBusMsg *out);
 void ms_bus_wake(GstBus *bus);
+int ms_bus_fd(GstBus *bus);
 void ms_forward_messages(GstElement *pipe);
 int ms_branch_detach(GstElement *tee, GstElement *first);
 void ms_drop_until_keyframe(GstElement *first);

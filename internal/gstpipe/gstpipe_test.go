@@ -218,3 +218,36 @@ func TestFlowReportsChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestBusWaitsInPoller: between messages the bus watcher waits in Go's
+// poller, not in a C call: a goroutine blocked in C holds one of the
+// process's Ps until the runtime takes it back, and with a watcher per
+// stream that cost many-stream processes CPU (docs/design.md).
+func TestBusWaitsInPoller(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the bus is waited for in the poller on Linux only")
+	}
+	p, err := Build(Spec{Elements: appsrcChain(Element{Factory: "fakesink"}), SourceCaps: caps}, func(bool) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	if err := p.Start(func(Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	var last string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		all := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(all, "\n\n") {
+			if !strings.Contains(g, "(*Pipeline).watch(") {
+				continue
+			}
+			last = g
+			if strings.Contains(strings.SplitN(g, "\n", 2)[0], "[IO wait") {
+				return
+			}
+		}
+	}
+	t.Fatalf("the bus watcher never waited in the poller; last seen:\n%s", last)
+}
