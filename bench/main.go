@@ -686,7 +686,7 @@ func figScale() []scaleStep {
 			}
 			ffOK = realTime(st.ffMin, st.ffMax)
 		}
-		log.Printf("figure 5: %d streams: library %.1f-%.1f fps %.2f ms CPU/frame, ffmpeg %.1f-%.1f fps %.2f ms CPU/frame",
+		log.Printf("figure 5: %d streams: library %.2f-%.2f fps %.2f ms CPU/frame, ffmpeg %.2f-%.2f fps %.2f ms CPU/frame",
 			n, st.libMin, st.libMax, st.libCPU, st.ffMin, st.ffMax, st.ffCPU)
 		steps = append(steps, st)
 	}

@@ -387,7 +387,8 @@ func rangeCell(lo, hi float64) string {
 	case hi > 30.5:
 		mark = " (catching up)"
 	}
-	return fmt.Sprintf("%.1f–%.1f%s", lo, hi, mark)
+	// Two decimals: 29.47 would print as 29.5, a pass, beside "behind".
+	return fmt.Sprintf("%.2f–%.2f%s", lo, hi, mark)
 }
 
 func fmtList(xs []float64) string {
