@@ -465,15 +465,6 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	var subs []func(Track, *rtp.Packet)
 	ctx.Session.OnPacketRTPAny(func(medi *description.Media, _ format.Format, pkt *rtp.Packet) {
 		s.mu.Lock()
-		p.packets++
-		switch {
-		case medi != videoMedia:
-			p.audio++
-		case pkt.Marker:
-			p.frames++
-		}
-		p.bytes += uint64(len(pkt.Payload))
-		s.notifyLocked() // Wait conditions may look at the counters
 		subs, track := subs[:0], p.video
 		if medi == videoMedia && p.publisher == ctx.Session {
 			for _, fn := range p.subs {
@@ -487,6 +478,21 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 		// Errors here mean a slow reader's queue is full; gortsplib already
 		// reports that on the reader's session, so the publisher goes on.
 		_ = st.WritePacketRTP(medi, pkt)
+		// Counted once forwarded: a reader that starts after Wait saw frame
+		// n gets none of frame n's packets. (Counted first, a reader could
+		// join between the count and the write and get frame n's last
+		// packet: TestReconnectAfterServerRestart read 21 frames of 20.)
+		s.mu.Lock()
+		p.packets++
+		switch {
+		case medi != videoMedia:
+			p.audio++
+		case pkt.Marker:
+			p.frames++
+		}
+		p.bytes += uint64(len(pkt.Payload))
+		s.notifyLocked() // Wait conditions may look at the counters
+		s.mu.Unlock()
 	})
 	s.logf("path %q: publisher recording", name)
 	s.notifyLocked()
