@@ -14,15 +14,15 @@ import (
 // busWait waits for a bus's messages in Go's network poller. A goroutine
 // parked in a blocking C call holds one of the process's Ps until the
 // runtime's monitor takes it back (after 10 ms), and each time that wakes
-// the monitor into polling every 20 µs: with one watcher per stream and a
-// call every 200 ms, that cost a process of 12 streams 4% of its CPU a
-// frame (docs/design.md). The bus's file descriptor, readable while
+// the monitor into polling every 20 µs; with one watcher per stream that
+// adds up (docs/design.md). The bus's file descriptor, readable while
 // messages wait, goes into an epoll set of our own, so GStreamer's
 // descriptor keeps its flags; the set's descriptor is what the poller
 // watches.
 type busWait struct {
-	f  *os.File
-	rc syscall.RawConn
+	bus *C.GstBus
+	f   *os.File
+	rc  syscall.RawConn
 }
 
 func newBusWait(bus *C.GstBus) (*busWait, error) {
@@ -46,24 +46,24 @@ func newBusWait(bus *C.GstBus) (*busWait, error) {
 		f.Close()
 		return nil, fmt.Errorf("cannot watch the bus: %v", err)
 	}
-	return &busWait{f: f, rc: rc}, nil
+	return &busWait{bus: bus, f: f, rc: rc}, nil
 }
 
-// next waits for the bus's next message; false once stop is closed (a
-// message posted to the bus, ms_bus_wake, makes it look) or the wait is
-// closed.
-func (w *busWait) next(bus *C.GstBus, stop <-chan struct{}) (ev Event, ok bool) {
+// next waits for the bus's next message; false once stop is closed or
+// the wait is closed.
+func (w *busWait) next(stop <-chan struct{}) (ev Event, ok bool) {
 	err := w.rc.Read(func(uintptr) bool {
 		select {
 		case <-stop:
 			return true
 		default:
 		}
-		ev, ok = popBus(bus, 0)
+		ev, ok = popBus(w.bus, 0)
 		return ok
 	})
 	return ev, ok && err == nil
 }
 
-// close ends the wait, and a wait under way, and frees the descriptor.
+// close ends the wait, and a wait under way (stop must be closed first),
+// and frees the descriptor.
 func (w *busWait) close() { w.f.Close() }

@@ -11,13 +11,13 @@ import "time"
 
 // busWait waits for a bus's messages in a blocking C call. (On Linux the
 // wait is in Go's poller: buswait_linux.go.)
-type busWait struct{}
+type busWait struct{ bus *C.GstBus }
 
-func newBusWait(*C.GstBus) (*busWait, error) { return &busWait{}, nil }
+func newBusWait(bus *C.GstBus) (*busWait, error) { return &busWait{bus: bus}, nil }
 
-// next waits for the bus's next message; false once stop is closed (a
-// message posted to the bus, ms_bus_wake, makes it look).
-func (w *busWait) next(bus *C.GstBus, stop <-chan struct{}) (Event, bool) {
+// next waits for the bus's next message; false once stop is closed (and
+// close has posted its wake-up).
+func (w *busWait) next(stop <-chan struct{}) (Event, bool) {
 	for {
 		select {
 		case <-stop:
@@ -26,11 +26,12 @@ func (w *busWait) next(bus *C.GstBus, stop <-chan struct{}) (Event, bool) {
 		}
 		// The timeout bounds how long a stop can go unnoticed if the
 		// wake-up message is lost.
-		if ev, ok := popBus(bus, 200*time.Millisecond); ok {
+		if ev, ok := popBus(w.bus, 200*time.Millisecond); ok {
 			return ev, true
 		}
 	}
 }
 
-// close has nothing to free; stop and ms_bus_wake end the wait.
-func (w *busWait) close() {}
+// close ends the wait (stop must be closed first): a message posted to the
+// bus wakes the blocking pop.
+func (w *busWait) close() { C.ms_bus_wake(w.bus) }

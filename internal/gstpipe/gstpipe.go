@@ -493,7 +493,7 @@ func (p *Pipeline) Start(onEvent func(Event)) error {
 func (p *Pipeline) watch(onEvent func(Event)) {
 	defer close(p.busDone)
 	for {
-		ev, ok := p.bw.next(p.bus, p.stop)
+		ev, ok := p.bw.next(p.stop)
 		if !ok {
 			return
 		}
@@ -540,11 +540,9 @@ func (p *Pipeline) Release() {
 	// the lock, so Stats and the like stay answerable meanwhile.
 	close(p.stop)
 	if p.watching {
-		// Wake the watcher before stopping the pipeline: a bus in NULL
-		// state drops posted messages, and the watcher would sleep out
-		// its poll timeout (this cost every Close 200 ms). Where it waits
-		// in Go's poller, closing its descriptor also ends the wait.
-		C.ms_bus_wake(p.bus)
+		// End the watcher's wait before stopping the pipeline: a bus in
+		// NULL state drops posted messages, and a watcher woken by one
+		// would sleep out its poll timeout (this cost every Close 200 ms).
 		p.bw.close()
 		<-p.busDone
 	}
