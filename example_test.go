@@ -93,7 +93,7 @@ func ExampleServer_LaunchLine() {
 	line, _ := s.LaunchLine()
 	fmt.Println(line)
 	// Output:
-	// gst-launch-1.0 -e appsrc is-live=true format=time do-timestamp=false block=false max-buffers=22 min-percent=90 max-bytes=0 max-time=0 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1,colorimetry=bt601 ! videoconvert n-threads=0 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1 ! x264enc bitrate=512 key-int-max=10 bframes=0 threads=0 speed-preset=veryfast tune=zerolatency option-string=scenecut=0 ! h264parse config-interval=-1 ! rtspclientsink location="rtsp://127.0.0.1:8554/cam" protocols=tcp tcp-timeout=5000000 user-agent=mpegserver user-id="user" user-pw="REDACTED"
+	// gst-launch-1.0 -e appsrc is-live=true format=time do-timestamp=false block=false max-buffers=22 min-percent=90 max-bytes=0 max-time=0 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1,colorimetry=bt601 ! videoconvert n-threads=0 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1 ! x264enc bitrate=512 key-int-max=10 bframes=0 threads=0 speed-preset=veryfast tune=zerolatency option-string=scenecut=0 ! h264parse config-interval=-1 ! rtspclientsink location="rtsp://127.0.0.1:8554/cam" protocols=tcp tcp-timeout=5000000 user-agent=mpegserver udp-reconnect=false user-id="user" user-pw="REDACTED"
 }
 
 // Parameters travel between processes as a map with the original names.

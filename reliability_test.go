@@ -754,3 +754,30 @@ func TestThrottledLinkSlowsButHolds(t *testing.T) {
 	}
 	t.Logf("throttled: %.1f frames/s served; %d frames, all received after healing", rate, s.Stats().Pushed)
 }
+
+// TestLostConnectionIsNotReopenedBySink: when the server's end of the
+// connection goes away, the RTSP sink does not open another one by
+// itself: the stream reports the loss and reconnects, or not, by its own
+// policy. rtspclientsink's own reconnection (udp-reconnect, on by default)
+// reopened the connection on a new socket mid-stream, with no session,
+// and kept its receive loop running, which sent its close down the path
+// that frees the connection under a sender (docs/design.md).
+func TestLostConnectionIsNotReopenedBySink(t *testing.T) {
+	relay := testutil.StartRelay(t)
+	px := testutil.StartProxy(t, relay.Addr())
+	s := newServer(t)
+	if err := s.Setup("rtsp://" + px.Addr() + "/cut"); err != nil {
+		t.Fatal(err)
+	}
+	servePublished(t, s, relay, "cut", 5)
+	before := px.Opened() // Setup's own check, and the sink's connection
+	px.Cut()
+	err, _ := serveUntilError(s, 10*time.Second)
+	if !errors.Is(err, mpegserver.ErrDisconnected) {
+		t.Fatalf("after the cut: %v, want ErrDisconnected", err)
+	}
+	_ = s.Close()
+	if n := px.Opened() - before; n != 0 {
+		t.Errorf("after the cut, %d new connections: the sink reconnected by itself", n)
+	}
+}

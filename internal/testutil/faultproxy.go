@@ -24,6 +24,7 @@ type Proxy struct {
 	rate    int  // bytes per second each way; 0: unlimited
 	cond    *sync.Cond
 	closed  bool
+	opened  int // connections accepted and forwarded
 }
 
 type link struct {
@@ -48,6 +49,13 @@ func StartProxy(t testing.TB, target string) *Proxy {
 
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.l.Addr().String() }
+
+// Opened counts the connections the proxy has accepted and forwarded.
+func (p *Proxy) Opened() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.opened
+}
 
 func (p *Proxy) accept() {
 	for {
@@ -75,6 +83,7 @@ func (p *Proxy) accept() {
 		_ = lk.server.SetReadBuffer(32 << 10)
 		p.mu.Lock()
 		p.links[lk] = struct{}{}
+		p.opened++
 		p.mu.Unlock()
 		go p.pipe(lk, lk.client, lk.server, true)
 		go p.pipe(lk, lk.server, lk.client, false)
