@@ -70,12 +70,8 @@ func (o *rtspOutput) elements(_ *encoder, c Config) []gstpipe.Element {
 		// working around an old rtspclientsink bug (docs/design.md).
 		{Name: "user-agent", Value: "mpegserver"},
 		// The stream reconnects by its own policy. The sink's own
-		// reconnection (made for UDP) reopens the same connection on a new
-		// TCP socket mid-stream, with no RTSP session, and keeps its
-		// receive loop running, so that its close later frees the
-		// connection under a sender that may still write (a crash,
-		// docs/design.md). Off, a lost connection ends the loop and the
-		// sink closes the safe way: senders stopped first.
+		// reconnection reopens the socket mid-stream, with no session, and
+		// sends its close down the path that can crash (docs/design.md).
 		{Name: "udp-reconnect", Value: "false"},
 	}
 	if o.user != "" {
